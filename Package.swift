@@ -1,0 +1,46 @@
+// swift-tools-version:5.9
+// s2dc: turns a static CNN (ONNX) into a dynamic multi-stage network and emits standalone code.
+import PackageDescription
+
+let package = Package(
+    name: "s2dc",
+    products: [
+        .executable(name: "s2dc", targets: ["s2dc"]),
+        .library(name: "IR", targets: ["IR"]),
+        .library(name: "Passes", targets: ["Passes"]),
+        .library(name: "ONNX", targets: ["ONNX"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(
+            name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        // protobuf-c code generated from onnx.proto (scripts/regenerate-onnx-proto.sh).
+        .target(name: "ONNXProto", dependencies: ["CProtobufC"], path: "Sources/ONNXProto"),
+
+        // The graph IR: types, ops, graph, shape inference, cost model, verifier, text form.
+        .target(name: "IR", path: "IR"),
+        // Pass protocol, manager, registry and built-in passes.
+        .target(name: "Passes", dependencies: ["IR"], path: "passes"),
+        // ONNX import/export: the only code that sees protobuf.
+        .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
+        // The command-line tool (thin).
+        .executableTarget(
+            name: "s2dc",
+            dependencies: [
+                "IR", "Passes", "ONNX",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/s2dc"),
+
+        .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "IR"], path: "Tests/ONNXTests"),
+        .testTarget(name: "s2dcTests", dependencies: ["s2dc"], path: "Tests/s2dcTests"),
+    ]
+)

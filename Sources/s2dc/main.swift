@@ -1,0 +1,2 @@
+// The s2dc command-line tool.
+print("s2dc")

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderIRTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderONNXTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class Placeholders2dcTests: XCTestCase { func testNothing() {} }
