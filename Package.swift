@@ -40,7 +40,9 @@ let package = Package(
             path: "Sources/s2dc"),
 
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "IR"], path: "Tests/ONNXTests"),
+        .testTarget(
+            name: "ONNXTests", dependencies: ["ONNX", "IR"], path: "Tests/ONNXTests",
+            exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(name: "s2dcTests", dependencies: ["s2dc"], path: "Tests/s2dcTests"),
     ]
 )

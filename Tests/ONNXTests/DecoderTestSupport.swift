@@ -1,0 +1,59 @@
+// DecoderTestSupport: paths to the repository, committed fixtures and the installed onnx package.
+import Foundation
+import XCTest
+
+enum DecoderTestSupport {
+    /// The repository root, found from this file's path (tests read fixtures from the source tree,
+    /// not from bundle resources, so Package.swift needs no resource rules).
+    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let fixtures: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    /// The python to ask about onnx: $PYTHON, else the repo's .venv/bin/python, else python3.
+    static var python: String {
+        if let p = ProcessInfo.processInfo.environment["PYTHON"], !p.isEmpty { return p }
+        let venv = repoRoot.appendingPathComponent(".venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }
+
+    /// Runs a command and returns (exit status, stdout, stderr); nil if it could not start.
+    static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil) -> (status: Int32, out: String, err: String)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        if let cwd { process.currentDirectoryURL = cwd }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { return nil }
+        // Read before waiting so a chatty child cannot block on a full pipe.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// The directory of the installed onnx python package: $ONNX_PACKAGE_DIR, else asked of python.
+    static let onnxPackageDir: String? = {
+        if let d = ProcessInfo.processInfo.environment["ONNX_PACKAGE_DIR"], !d.isEmpty { return d }
+        guard let r = run(python, ["-c", "import onnx, os; print(os.path.dirname(onnx.__file__))"]), r.status == 0 else {
+            return nil
+        }
+        let dir = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        return dir.isEmpty ? nil : dir
+    }()
+
+    /// The onnx package directory, or an XCTFail explaining how to provide it (never a skip: the
+    /// Makefile installs onnx into .venv, so a missing package is a broken setup).
+    static func requireONNXPackage(file: StaticString = #filePath, line: UInt = #line) -> String? {
+        if let d = onnxPackageDir { return d }
+        XCTFail("""
+            cannot find the onnx python package: install onnx into .venv (the Makefile does), or set \
+            PYTHON to a python with onnx installed, or ONNX_PACKAGE_DIR to its directory \
+            (python used: \(python))
+            """, file: file, line: line)
+        return nil
+    }
+}
