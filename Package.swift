@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IR", targets: ["IR"]),
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "ONNX", targets: ["ONNX"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // protobuf-c code generated from onnx.proto (scripts/regenerate-onnx-proto.sh).
         .target(name: "ONNXProto", dependencies: ["CProtobufC"], path: "Sources/ONNXProto"),
 
@@ -30,11 +34,13 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"], path: "passes"),
         // ONNX import/export: the only code that sees protobuf.
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
+        // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files.
+        .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX",
+                "IR", "Passes", "ONNX", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -44,6 +50,9 @@ let package = Package(
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
+            exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        .testTarget(
+            name: "RuntimeTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]

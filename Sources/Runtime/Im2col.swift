@@ -1,0 +1,102 @@
+// Im2col: unfolds sliding windows into the columns of a matrix, so that a convolution is one GEMM.
+import Foundation
+
+/// Writes the 2-D im2col matrix of `channels` input planes (`src`, each `geometry.inPixels` long)
+/// into `dst`: row (c·kh + ky)·kw + kx, column `columnOffset` + oy·Wo + ox holds the input under
+/// that kernel tap for that output pixel, or 0 in the padding. Rows are `rowStride` apart, so
+/// several images can share one matrix side by side.
+func im2col2D(_ src: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry,
+              into dst: UnsafeMutablePointer<Float>, rowStride: Int, columnOffset: Int) {
+    let wo = g.outWidth
+    var row = 0
+    for c in 0..<channels {
+        let plane = src + c * g.inPixels
+        for ky in 0..<g.kernelH {
+            let rows = g.validRows(ky: ky)
+            for kx in 0..<g.kernelW {
+                let cols = g.validColumns(kx: kx)
+                let out = dst + row * rowStride + columnOffset
+                row += 1
+                for oy in 0..<g.outHeight {
+                    let r = out + oy * wo
+                    guard rows.contains(oy), !cols.isEmpty else {
+                        r.update(repeating: 0, count: wo)
+                        continue
+                    }
+                    if cols.lowerBound > 0 { r.update(repeating: 0, count: cols.lowerBound) }
+                    if cols.upperBound < wo { (r + cols.upperBound).update(repeating: 0, count: wo - cols.upperBound) }
+                    let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                    // Input column of output column ox is ox·sw + base.
+                    let base = kx * g.dilationW - g.padLeft
+                    let s = plane + iy * g.width + base
+                    if g.strideW == 1 {
+                        (r + cols.lowerBound).update(from: s + cols.lowerBound, count: cols.count)
+                    } else {
+                        let sw = g.strideW
+                        for ox in cols { r[ox] = s[ox * sw] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sizes of an N-d sliding window (3-D and up; 1-D and 2-D use `WindowGeometry`).
+struct WindowGeometryND {
+    var input: [Int]      // spatial sizes
+    var output: [Int]
+    var kernel: [Int]
+    var strides: [Int]
+    var padsBegin: [Int]
+    var dilations: [Int]
+
+    var inPixels: Int { input.reduce(1, *) }
+    var outPixels: Int { output.reduce(1, *) }
+    var kernelSize: Int { kernel.reduce(1, *) }
+
+    /// Calls `body(kernelIndex, outputIndex, inputIndex or nil)` for every tap of every output
+    /// position, kernel taps outermost, both in row-major order.
+    func forEachTap(_ body: (Int, Int, Int?) -> Void) {
+        let rank = input.count
+        let inStrides = rowMajorStrides(input)
+        var k = [Int](repeating: 0, count: rank)
+        for ki in 0..<kernelSize {
+            var o = [Int](repeating: 0, count: rank)
+            for oi in 0..<outPixels {
+                var index = 0
+                var inside = true
+                for d in 0..<rank {
+                    let i = o[d] * strides[d] - padsBegin[d] + k[d] * dilations[d]
+                    if i < 0 || i >= input[d] { inside = false; break }
+                    index += i * inStrides[d]
+                }
+                body(ki, oi, inside ? index : nil)
+                increment(&o, within: output)
+            }
+            increment(&k, within: kernel)
+        }
+    }
+}
+
+/// Advances a row-major multi-index by one (wrapping to all zeros after the last).
+func increment(_ index: inout [Int], within sizes: [Int]) {
+    var d = sizes.count - 1
+    while d >= 0 {
+        index[d] += 1
+        if index[d] < sizes[d] { return }
+        index[d] = 0
+        d -= 1
+    }
+}
+
+/// The N-d im2col of `channels` input volumes: row c·K + kernel tap, column output position.
+func im2colND(_ src: UnsafePointer<Float>, channels: Int, _ g: WindowGeometryND, into dst: UnsafeMutablePointer<Float>) {
+    let k = g.kernelSize, p = g.outPixels, volume = g.inPixels
+    for c in 0..<channels {
+        let plane = src + c * volume
+        let out = dst + c * k * p
+        g.forEachTap { ki, oi, ii in
+            out[ki * p + oi] = ii.map { plane[$0] } ?? 0
+        }
+    }
+}
