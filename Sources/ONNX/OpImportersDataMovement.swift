@@ -72,12 +72,32 @@ extension OpImporters {
         return out
     }
 
+    /// Reshape keeps the file's shape (its 0 and -1 entries, which later width changes can rely
+    /// on) with a symbolic entry written as 0 (copy) or -1; when that does not say the same, the
+    /// fully resolved shape.
     static func importReshape(_ ctx: inout ImportContext, _ n: ImportNode) throws -> [ImportValue] {
         let x = try n.requiredInput(0, "data")
         let shape = try ctx.requireConstant(try n.requiredInput(1, "shape"), "Reshape shape")
         let allowZero = try n.flag("allowzero")
-        let dims = try reshapeDims(try ctx.dims(x), shape: shape, allowZero: allowZero)
-        return [try reshaped(&ctx, n, x, to: dims)]
+        let inDims = try ctx.dims(x)
+        let dims = try reshapeDims(inDims, shape: shape, allowZero: allowZero)
+        guard case .ir(let input)? = ctx.values[x], case .ints(let values) = shape.storage else {
+            return [try reshaped(&ctx, n, x, to: dims)]
+        }
+        var kept: [Int] = []
+        for (k, v) in values.enumerated() {
+            if case .dim(let s)? = shape.symbol(at: k) {
+                kept.append(!allowZero && k < inDims.count && inDims[k] == .symbol(s) ? 0 : -1)
+            } else {
+                kept.append(Int(v))
+            }
+        }
+        let op = Op.reshape(shape: kept, allowZero: allowZero)
+        if kept.filter({ $0 == -1 }).count <= 1,
+           (try? ShapeInference.outputTypes(op: op, inputs: [TensorType(dims: inDims)]))?.first?.dims == dims {
+            return [try ctx.emit1(op, [input], output: n.output(0), node: n.name)]
+        }
+        return [try emitReshape(&ctx, input, to: dims, output: n.output(0), node: n.name)]
     }
 
     static func importFlatten(_ ctx: inout ImportContext, _ n: ImportNode) throws -> [ImportValue] {
@@ -291,7 +311,8 @@ extension OpImporters {
         let step = list.count > 1 ? list[1] - list[0] : 1
         let isProgression = step != 0 && list.indices.allSatisfy { list[$0] == list[0] + $0 * step }
         let out = n.output(0)
-        let picked = ctx.freshName("\(out)_picked")
+        // 1-D indices keep the sliced rank: the slice (or concat) writes the output directly.
+        let picked = indices.rank == 1 ? out : ctx.freshName("\(out)_picked")
         if isProgression {
             let end = step > 0 ? list[list.count - 1] + 1 : (list[list.count - 1] == 0 ? -size - 1 : list[list.count - 1] - 1)
             try ctx.emit(.slice(starts: [list[0]], ends: [end], axes: [a], steps: [step]), [input], outputs: [picked], node: n.name)
@@ -304,6 +325,7 @@ extension OpImporters {
             }
             try ctx.emit(.concat(axis: a), parts, outputs: [picked], node: n.name)
         }
+        if picked == out { return [.ir(out)] }
         return [try emitReshape(&ctx, picked, to: outDims, output: out, node: "\(n.name)/reshape")]
     }
 
