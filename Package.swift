@@ -39,8 +39,12 @@ let package = Package(
             ],
             path: "Sources/s2dc"),
 
+        // Helpers shared by the test targets (paths, subprocesses, the onnx python package).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "IR"], path: "Tests/ONNXTests"),
-        .testTarget(name: "s2dcTests", dependencies: ["s2dc"], path: "Tests/s2dcTests"),
+        .testTarget(
+            name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
+            exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )

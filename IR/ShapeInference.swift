@@ -22,6 +22,19 @@ public enum ShapeInference {
         if let outputCount, outputCount != op.outputCount {
             throw IRError("\(op.name) produces \(op.outputCount) outputs, node lists \(outputCount)")
         }
+        let outputs = try inferredTypes(op: op, inputs: inputs)
+        // The IR's values are static except a leading batch dimension; a rule that would move the
+        // symbol elsewhere (transpose, reshape with -1 in another place) is rejected here, where the
+        // error can still name the node, rather than in every backend.
+        for t in outputs {
+            if let i = t.dims.indices.dropFirst().first(where: { t.dims[$0].value == nil }) {
+                throw IRError("\(op.name) would give \(t), with symbolic dimension '\(t.dims[i])' at position \(i); only the leading (batch) dimension may be symbolic")
+            }
+        }
+        return outputs
+    }
+
+    private static func inferredTypes(op: Op, inputs: [TensorType]) throws -> [TensorType] {
         switch op {
         case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .dropout, .identity:
             return [inputs[0]]
@@ -228,13 +241,25 @@ public enum ShapeInference {
         return TensorType(dims: dims)
     }
 
+    /// a·b, or an error instead of a trap when a shape from a file is absurdly large.
+    static func checkedMultiply(_ a: Int, _ b: Int, what: String) throws -> Int {
+        let (p, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw IRError("\(what) size overflows 64 bits (\(a) × \(b))") }
+        return p
+    }
+
+    /// The product of sizes, checked for overflow.
+    static func checkedProduct(_ sizes: [Int], what: String) throws -> Int {
+        try sizes.reduce(1) { try checkedMultiply($0, $1, what: what) }
+    }
+
     /// The product of dims, which may hold at most one symbol, kept as that symbol when the rest is 1.
     private static func product(_ dims: ArraySlice<Dim>, what: String) throws -> Dim {
         var total = 1
         var symbol: String?
         for d in dims {
             switch d {
-            case .fixed(let v): total *= v
+            case .fixed(let v): total = try checkedMultiply(total, v, what: what)
             case .symbol(let s):
                 guard symbol == nil else { throw IRError("\(what) would multiply two symbolic dimensions") }
                 symbol = s
@@ -253,6 +278,10 @@ public enum ShapeInference {
     }
 
     private static func reshape(_ x: TensorType, shape: [Int], allowZero: Bool) throws -> TensorType {
+        // ONNX: with allowzero a 0 is a real size, and a -1 next to it would be ambiguous.
+        if allowZero, shape.contains(0), shape.contains(-1) {
+            throw IRError("reshape shape \(shape) has both 0 and -1 with allowzero set")
+        }
         var dims: [Dim] = []
         var inferAt: Int?
         for (i, s) in shape.enumerated() {
@@ -274,8 +303,8 @@ public enum ShapeInference {
         guard inSymbol == outSymbol || (outSymbol == nil && inferAt != nil) else {
             throw IRError("reshape to \(shape) does not keep the symbolic dimension of \(x)")
         }
-        let inFixed = x.dims.compactMap(\.value).elementCount
-        let outFixed = dims.compactMap(\.value).elementCount
+        let inFixed = try checkedProduct(x.dims.compactMap(\.value), what: "reshape input")
+        let outFixed = try checkedProduct(dims.compactMap(\.value), what: "reshape target")
         if let at = inferAt {
             if inSymbol != nil && outSymbol == nil {
                 // -1 absorbs the symbolic batch: allowed only when it takes the batch's place exactly.
@@ -304,7 +333,9 @@ public enum ShapeInference {
             for i in 0..<t.rank where i != a && t.dims[i] != first.dims[i] {
                 throw IRError("concat inputs \(first) and \(t) differ outside axis \(axis)")
             }
-            total += try fixed(t.dims[a], "concat axis")
+            let (sum, overflow) = total.addingReportingOverflow(try fixed(t.dims[a], "concat axis"))
+            guard !overflow else { throw IRError("concat size overflows") }
+            total = sum
         }
         var dims = first.dims
         dims[a] = .fixed(total)
@@ -325,17 +356,22 @@ public enum ShapeInference {
     }
 
     /// The number of elements ONNX Slice selects along one dimension of size `n`.
+    /// A step of 0 (which `slice` rejects) and an empty dimension select nothing.
     public static func sliceCount(n: Int, start: Int, end: Int, step: Int) -> Int {
+        guard n > 0, step != 0 else { return 0 }
         var s = start < 0 ? start + n : start
         var e = end < 0 ? end + n : end
         if step > 0 {
             s = min(max(s, 0), n)
             e = min(max(e, 0), n)
-            return e > s ? (e - s + step - 1) / step : 0
+            // Written so that a giant step (Int.max, Int.min) cannot overflow.
+            return e > s ? (e - s - 1) / step + 1 : 0
         } else {
-            s = min(max(s, -1), n - 1)
+            // ONNX: for negative steps the start clamps to [0, n-1] (not [-1, n-1] as in NumPy), the
+            // end to [-1, n-1]; so a start before the beginning still selects element 0.
+            s = min(max(s, 0), n - 1)
             e = min(max(e, -1), n - 1)
-            return s > e ? (s - e - step - 1) / -step : 0
+            return s > e ? Int(UInt(s - e - 1) / step.magnitude) + 1 : 0
         }
     }
 
@@ -359,7 +395,9 @@ public enum ShapeInference {
         guard pads.count == 2 * x.rank else { throw IRError("pad needs \(2 * x.rank) pads for \(x), got \(pads.count)") }
         var dims = x.dims
         for i in 0..<x.rank where pads[i] != 0 || pads[x.rank + i] != 0 {
-            let n = try fixed(x.dims[i], "padded dimension") + pads[i] + pads[x.rank + i]
+            let (n0, o1) = try fixed(x.dims[i], "padded dimension").addingReportingOverflow(pads[i])
+            let (n, o2) = n0.addingReportingOverflow(pads[x.rank + i])
+            guard !o1, !o2 else { throw IRError("pads \(pads) overflow dimension \(i) of \(x)") }
             guard n >= 0 else { throw IRError("pads \(pads) make dimension \(i) of \(x) negative") }
             dims[i] = .fixed(n)
         }

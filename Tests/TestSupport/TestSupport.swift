@@ -1,25 +1,35 @@
-// DecoderTestSupport: paths to the repository, committed fixtures and the installed onnx package.
+// TestSupport: shared by the test targets: repository paths, subprocesses, the installed onnx package.
 import Foundation
 import XCTest
 
-enum DecoderTestSupport {
+public enum TestSupport {
     /// The repository root, found from this file's path (tests read fixtures from the source tree,
     /// not from bundle resources, so Package.swift needs no resource rules).
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+    public static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let fixtures: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    /// The fixture folder of a test target (Tests/<target>/Fixtures).
+    public static func fixtures(of target: String) -> URL {
+        repoRoot.appendingPathComponent("Tests").appendingPathComponent(target).appendingPathComponent("Fixtures")
+    }
+
+    /// The folder SwiftPM builds products into (where the `s2dc` binary lies during `swift test`).
+    public static var productsDirectory: URL {
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }
 
     /// The python to ask about onnx: $PYTHON, else the repo's .venv/bin/python, else python3.
-    static var python: String {
+    public static var python: String {
         if let p = ProcessInfo.processInfo.environment["PYTHON"], !p.isEmpty { return p }
         let venv = repoRoot.appendingPathComponent(".venv/bin/python").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 
     /// Runs a command and returns (exit status, stdout, stderr); nil if it could not start.
-    static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil) -> (status: Int32, out: String, err: String)? {
+    public static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil) -> (status: Int32, out: String, err: String)? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments
@@ -36,7 +46,7 @@ enum DecoderTestSupport {
     }
 
     /// The directory of the installed onnx python package: $ONNX_PACKAGE_DIR, else asked of python.
-    static let onnxPackageDir: String? = {
+    public static let onnxPackageDir: String? = {
         if let d = ProcessInfo.processInfo.environment["ONNX_PACKAGE_DIR"], !d.isEmpty { return d }
         guard let r = run(python, ["-c", "import onnx, os; print(os.path.dirname(onnx.__file__))"]), r.status == 0 else {
             return nil
@@ -47,7 +57,7 @@ enum DecoderTestSupport {
 
     /// The onnx package directory, or an XCTFail explaining how to provide it (never a skip: the
     /// Makefile installs onnx into .venv, so a missing package is a broken setup).
-    static func requireONNXPackage(file: StaticString = #filePath, line: UInt = #line) -> String? {
+    public static func requireONNXPackage(file: StaticString = #filePath, line: UInt = #line) -> String? {
         if let d = onnxPackageDir { return d }
         XCTFail("""
             cannot find the onnx python package: install onnx into .venv (the Makefile does), or set \

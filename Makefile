@@ -1,0 +1,56 @@
+# s2dc build, test and demo targets. Each target installs what it needs on a fresh Debian machine.
+
+SHELL := /bin/bash
+# apt-get runs through sudo unless we are root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config zlib1g-dev python3 python3-venv
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+NODE_TESTS := .cache/onnx-node-tests
+DEMO_MODEL := models/default.onnx
+
+.PHONY: all build deps venv node-tests test demo bench regenerate-proto clean
+
+all: build
+
+# Installs only the Debian packages that are missing (apt-get update once, when needed).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v swift >/dev/null || { echo "error: swift is not on PATH; install the Swift toolchain (swift.org) first" >&2; exit 1; }
+
+# Python venv with onnx and onnxruntime, for reference checks and for generating test data.
+venv: $(VENV)/.installed
+$(VENV)/.installed: scripts/requirements.txt | deps
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -r scripts/requirements.txt
+	touch $@
+
+# The ONNX backend node tests, generated from the pinned onnx package.
+node-tests: $(NODE_TESTS)/.generated
+$(NODE_TESTS)/.generated: scripts/generate-node-tests.py $(VENV)/.installed
+	rm -rf $(NODE_TESTS)
+	$(PYTHON) scripts/generate-node-tests.py $(NODE_TESTS)
+	touch $@
+
+build: deps
+	swift build -c release
+
+test: deps venv node-tests
+	PYTHON=$(abspath $(PYTHON)) S2DC_NODE_TESTS=$(abspath $(NODE_TESTS)) swift test
+
+demo: build
+	.build/release/s2dc inspect $(DEMO_MODEL)
+
+bench: build venv
+	$(PYTHON) scripts/bench.py --s2dc .build/release/s2dc
+
+regenerate-proto: deps venv
+	PYTHON=$(abspath $(PYTHON)) scripts/regenerate-onnx-proto.sh
+
+clean:
+	rm -rf .build .cache
