@@ -75,7 +75,8 @@ enum ConstantFolding {
             let a = axes[i], n = t.shape[a], step = steps[i]
             let count = ShapeInference.sliceCount(n: n, start: starts[i], end: ends[i], step: step)
             var s = starts[i] < 0 ? starts[i] + n : starts[i]
-            s = step > 0 ? min(max(s, 0), n) : min(max(s, -1), n - 1)
+            // As ShapeInference.sliceCount: a negative step clamps the start to [0, n-1].
+            s = step > 0 ? min(max(s, 0), n) : min(max(s, 0), n - 1)
             perAxis[a] = (0..<count).map { s + $0 * step }
         }
         let idx = productIndices(perAxis, strides: strides(t.shape))

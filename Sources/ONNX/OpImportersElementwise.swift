@@ -81,19 +81,21 @@ extension OpImporters {
             hi = try n.input(2).map { try ctx.requireConstant($0, "Clip max").scalarFloat("Clip max") } ?? .infinity
         }
         guard !lo.isNaN, !hi.isNaN else { throw ImportFailure("Clip bounds must not be NaN") }
+        // ONNX: when min > max every value becomes max; clip(max, max) says so within the IR's min <= max.
+        if lo > hi { lo = hi }
         let x = try n.requiredInput(0, "input")
         // Integer constants (a bound int input of a test) clip exactly, as integers.
         if let c = try ctx.constant(x), case .ints(let v) = c.storage, c.symbols.isEmpty {
             var out = c
             out.storage = .ints(try v.map { e in
-                let d = lo > hi ? Double(hi) : min(max(Double(e), Double(lo)), Double(hi))
+                let d = min(max(Double(e), Double(lo)), Double(hi))
                 guard let r = Int64(exactly: d.rounded(.towardZero)) else { throw ImportFailure("Clip of \(e) to [\(lo), \(hi)] leaves the integers") }
                 try ConstantFolding.checkRange(r, type: c.dataType, what: "Clip of \(e)")
                 return r
             })
             return [.constant(out)]
         }
-        return try unary(&ctx, n, .clip(min: lo, max: hi), fold: { lo > hi ? hi : min(max($0, lo), hi) })
+        return try unary(&ctx, n, .clip(min: lo, max: hi), fold: { min(max($0, lo), hi) })
     }
 
     /// Dropout is the identity at inference. Before opset 12 the ratio is an attribute; from 12

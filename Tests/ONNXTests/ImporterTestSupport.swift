@@ -82,3 +82,17 @@ extension Graph {
     /// The op names of the nodes, in order.
     var opNames: [String] { nodes.map(\.op.name) }
 }
+
+/// Asserts that an imported graph passes the IR verifier and, unless `roundTrip` is false (large
+/// weights), prints to text and parses back to the same graph.
+func assertValidIR(_ g: Graph, _ label: String, roundTrip: Bool = true, file: StaticString = #filePath, line: UInt = #line) {
+    do { try Verifier.verify(g) } catch { XCTFail("\(label): verifier: \(error)", file: file, line: line) }
+    guard roundTrip else { return }
+    let text = TextPrinter.print(g, elideConstantsAbove: nil)
+    do {
+        let parsed = try TextParser.parse(text)
+        XCTAssertEqual(parsed, g, "\(label): text round trip differs", file: file, line: line)
+    } catch {
+        XCTFail("\(label): text does not parse back: \(error)\n\(text.prefix(2000))", file: file, line: line)
+    }
+}

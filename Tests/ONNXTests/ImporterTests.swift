@@ -294,13 +294,13 @@ final class ImporterTests: XCTestCase {
         var b = ModelBuilder(opset: 11)
         b.input("x", ["N", 3, 1, 1])
         b.node("Squeeze", ["x"], ["s"], ["axes": .ints([2, 3])])
-        b.node("Unsqueeze", ["s"], ["u"], ["axes": .ints([0])])
+        b.node("Unsqueeze", ["s"], ["u"], ["axes": .ints([-1])])
         b.outputs = ["u"]
         var g = try b.importGraph()
-        XCTAssertEqual(g.nodes.map(\.op), [.reshape(shape: [0, 3], allowZero: false), .reshape(shape: [1, -1, 3], allowZero: false)])
-        XCTAssertEqual(try g.type(of: "u"), TensorType(dims: [.fixed(1), .symbol("N"), .fixed(3)]))
+        XCTAssertEqual(g.nodes.map(\.op), [.reshape(shape: [0, 3], allowZero: false), .reshape(shape: [0, 3, 1], allowZero: false)])
+        XCTAssertEqual(try g.type(of: "u"), TensorType(dims: [.symbol("N"), .fixed(3), .fixed(1)]))
         b.opset = 13
-        b.ints("ax", [2, 3]); b.ints("a0", [0])
+        b.ints("ax", [2, 3]); b.ints("a0", [2])
         b.nodes[0].inputs = ["x", "ax"]; b.nodes[0].attributes = [:]
         b.nodes[1].inputs = ["s", "a0"]; b.nodes[1].attributes = [:]
         g = try b.importGraph()
@@ -341,13 +341,18 @@ final class ImporterTests: XCTestCase {
         b.floats("w", [4, 6])
         b.node("Flatten", ["x"], ["f"])
         b.node("Gemm", ["f", "w"], ["g"], ["alpha": .float(2), "transB": .int(1)])
-        b.node("Transpose", ["x"], ["t"])
+        b.input("u", [2, 3, 4])
+        b.node("Transpose", ["u"], ["t"])
         b.node("Concat", ["g", "g"], ["c"], ["axis": .int(-1)])
         b.node("Sum", ["c", "c", "c"], ["s"], name: "sum")
         b.outputs = ["s", "t"]
         let g = try b.importGraph()
         XCTAssertEqual(g.nodes.map(\.op), [.flatten(axis: 1), .gemm(GemmAttributes(alpha: 2, transB: true)),
                                            .transpose(perm: [2, 1, 0]), .concat(axis: 1), .add, .add])
+        XCTAssertEqual(try g.type(of: "t"), TensorType(shape: [4, 3, 2]))
+        // Moving the symbolic batch away from the front is outside the IR.
+        b.nodes[2].inputs = ["x"]
+        assertImportFails(b, ["node 'transpose2' (Transpose, opset 9)", "only the leading (batch) dimension may be symbolic"])
         XCTAssertEqual(g.nodes.last?.name, "sum")
         XCTAssertEqual(try g.type(of: "s"), TensorType(dims: [.symbol("N"), .fixed(8)]))
     }
@@ -490,6 +495,7 @@ final class ImporterTests: XCTestCase {
             XCTAssertEqual(g.outputs, ["logits"], name)
             XCTAssertEqual(try g.type(of: "logits"), TensorType(dims: [.symbol("batch"), .fixed(10)]), name)
             XCTAssertEqual(Set(g.constantNames), ["conv.weight", "conv.bias", "fc.weight", "fc.bias"], name)
+            assertValidIR(g, name)
         }
     }
 }

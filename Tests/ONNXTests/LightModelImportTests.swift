@@ -33,6 +33,7 @@ final class LightModelImportTests: XCTestCase {
             XCTAssertEqual(graph.inputs.count, 1, "\(stem): \(graph.inputs.map(\.name))")
             XCTAssertEqual(graph.inputs.first?.type, TensorType(shape: [1, 3, 224, 224]), stem)
             XCTAssertFalse(graph.constants.isEmpty, stem)
+            assertValidIR(graph, stem, roundTrip: false)
         }
     }
 

@@ -73,6 +73,7 @@ final class NodeTestImportTests: XCTestCase {
                     let got = try graph.type(of: graph.outputs[j])
                     XCTAssertEqual(got, TensorType(shape: expected.dims), "\(name): output \(j) '\(output.name)'")
                 }
+                assertValidIR(graph, name)
                 imported.append(name)
                 if model.defaultOpset > ONNXImporter.supportedOpsets.upperBound { newerOpset += 1 }
             } catch {
