@@ -84,13 +84,14 @@ enum ConstantFolding {
     }
 
     /// ONNX Gather along `axis` with already normalized, in-range indices.
-    static func gather(_ t: ConstTensor, indices: [Int], indicesShape: [Int], axis: Int) -> ConstTensor {
-        var perAxis = t.shape.map { Array(0..<$0) }
-        perAxis[axis] = indices
-        let idx = productIndices(perAxis, strides: strides(t.shape))
+    static func gather(_ t: ConstTensor, indices: [Int], indicesShape: [Int], axis: Int) throws -> ConstTensor {
         var outShape = Array(t.shape[..<axis])
         outShape += indicesShape
         outShape += t.shape[(axis + 1)...]
+        _ = try ConstTensor.checkedCount(outShape, what: "Gather result")
+        var perAxis = t.shape.map { Array(0..<$0) }
+        perAxis[axis] = indices
+        let idx = productIndices(perAxis, strides: strides(t.shape))
         return t.gathered(idx, shape: outShape)
     }
 

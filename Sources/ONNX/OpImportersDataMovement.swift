@@ -300,7 +300,7 @@ extension OpImporters {
             return i < 0 ? i + size : i
         }
         if let c = try ctx.constant(x) {
-            return [.constant(ConstantFolding.gather(c, indices: list, indicesShape: indices.shape, axis: a))]
+            return [.constant(try ConstantFolding.gather(c, indices: list, indicesShape: indices.shape, axis: a))]
         }
         let input = try ctx.irValue(x)
         var outDims = Array(dims[..<a])

@@ -113,11 +113,11 @@ extension OpImporters {
         if args[0].isFloat {
             let (s, l, d) = (try args[0].scalarFloat("start"), try args[1].scalarFloat("limit"), try args[2].scalarFloat("delta"))
             guard d != 0, s.isFinite, l.isFinite, d.isFinite else { throw ImportFailure("Range(\(s), \(l), \(d)) is undefined") }
-            let steps = (Double(l) - Double(s)) / Double(d)
-            guard steps.rounded(.up) <= Double(ConstTensor.maxElements) else {
+            let steps = ((Double(l) - Double(s)) / Double(d)).rounded(.up)
+            guard !steps.isNaN, steps <= Double(ConstTensor.maxElements) else {
                 throw ImportFailure("Range(\(s), \(l), \(d)) has more than \(ConstTensor.maxElements) elements")
             }
-            let count = max(Int(steps.rounded(.up)), 0)
+            let count = steps > 0 ? Int(steps) : 0
             let values = (0..<count).map { s + Float($0) * d }
             return [.constant(ConstTensor(shape: [count], dataType: args[0].dataType, storage: .floats(values)))]
         }
@@ -125,12 +125,15 @@ extension OpImporters {
         guard d != 0 else { throw ImportFailure("Range delta must not be 0") }
         // Count in Double first: limit - start can overflow Int64, and a huge count fails anyway.
         let steps = ((Double(l) - Double(s)) / Double(d)).rounded(.up)
-        guard steps <= Double(ConstTensor.maxElements) else {
+        guard steps <= Double(ConstTensor.maxElements) + 1 else {
             throw ImportFailure("Range(\(s), \(l), \(d)) has more than \(ConstTensor.maxElements) elements")
         }
         var values: [Int64] = []
         var v = s
         while d > 0 ? v < l : v > l {
+            guard values.count < ConstTensor.maxElements else {
+                throw ImportFailure("Range(\(s), \(l), \(d)) has more than \(ConstTensor.maxElements) elements")
+            }
             values.append(v)
             let (next, overflow) = v.addingReportingOverflow(d)
             if overflow { break }

@@ -38,14 +38,34 @@ final class NodeTestImportTests: XCTestCase {
 
     func testNodeTestsImport() throws {
         let dir = Self.nodeTestDirectory
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: dir.path), !names.isEmpty else {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path), !names.isEmpty else {
             XCTFail("""
                 no ONNX node tests at \(dir.path): generate them with `make node-tests`, i.e. \
                 `.venv/bin/python scripts/generate-node-tests.py .cache/onnx-node-tests` (or set S2DC_NODE_TESTS)
                 """)
             return
         }
+        try runCases(in: dir, names: names, listing: "node-test-import.txt")
+    }
+
+    /// The same for the models the onnx package ships exported by PyTorch (opsets 6 to 9, nn
+    /// modules and operators) and its "simple" models.
+    func testPackagedModelsImport() throws {
+        guard let onnxDir = DecoderTestSupport.requireONNXPackage() else { return }
+        let fm = FileManager.default
+        var names: [String] = []
+        for sub in ["pytorch-converted", "pytorch-operator", "simple"] {
+            let dir = onnxDir + "/backend/test/data/" + sub
+            names += ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).map { "\(sub)/\($0)" }
+        }
+        XCTAssertGreaterThan(names.count, 100)
+        try runCases(in: URL(fileURLWithPath: onnxDir + "/backend/test/data"), names: names, listing: "packaged-model-import.txt")
+    }
+
+    /// Imports every case directory (model.onnx, test_data_set_0) in scope, checks output shapes,
+    /// verifies the IR and its text round trip, and prints a summary of what was skipped and why.
+    private func runCases(in dir: URL, names: [String], listing listingName: String) throws {
+        let fm = FileManager.default
         var imported: [String] = [], newerOpset = 0
         var skipped: [String: [String]] = [:]
         for name in names.sorted() {
@@ -81,7 +101,7 @@ final class NodeTestImportTests: XCTestCase {
             }
         }
         let skippedCount = skipped.values.reduce(0) { $0 + $1.count }
-        var summary = "ONNX node tests: \(imported.count + skippedCount) cases, imported \(imported.count)"
+        var summary = "\(listingName): \(imported.count + skippedCount) cases, imported \(imported.count)"
         summary += " (\(newerOpset) of them declare an opset above 22 and import with acceptNewerOpsets), skipped \(skippedCount):\n"
         for (reason, tests) in skipped.sorted(by: { ($0.value.count, $1.key) > ($1.value.count, $0.key) }) {
             summary += "  \(reason): \(tests.count)\n"
@@ -91,9 +111,9 @@ final class NodeTestImportTests: XCTestCase {
         for (reason, tests) in skipped.sorted(by: { $0.key < $1.key }) {
             listing += tests.map { "\($0)\t\(reason)" }.joined(separator: "\n") + "\n"
         }
-        let out = DecoderTestSupport.repoRoot.appendingPathComponent(".build/node-test-import.txt")
+        let out = DecoderTestSupport.repoRoot.appendingPathComponent(".build/\(listingName)")
         try? listing.write(to: out, atomically: true, encoding: .utf8)
-        print("node-test import listing: \(out.path)")
+        print("listing: \(out.path)")
         XCTAssertGreaterThan(imported.count, 0)
     }
 
