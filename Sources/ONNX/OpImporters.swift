@@ -6,13 +6,13 @@ import IR
 /// one value per output it produces (in order; optional trailing outputs may be left out).
 typealias OpImporter = (inout ImportContext, ImportNode) throws -> [ImportValue]
 
-/// The op table. Each family lives in its own file (conv/pool, elementwise, shape and data
-/// movement, linear algebra, constants and shape arithmetic); every entry applies the spec's attribute defaults
-/// for the model's opset.
+/// The op table. Each family lives in its own file (conv/pool, elementwise, linear algebra,
+/// reshapes, other data movement, constants and shape arithmetic); every entry applies the
+/// spec's attribute defaults for the model's opset.
 enum OpImporters {
     static let table: [String: OpImporter] = {
         var t: [String: OpImporter] = [:]
-        for family in [convPool, elementwise, linear, dataMovement, shapeArithmetic] {
+        for family in [convPool, elementwise, linear, reshaping, dataMovement, shapeArithmetic] {
             t.merge(family) { first, _ in first }
         }
         return t

@@ -7,6 +7,14 @@ import XCTest
 final class ImporterTests: XCTestCase {
     // MARK: Graph level
 
+    /// The table holds exactly the op set plus the shape-arithmetic ops the node tests assume.
+    func testSupportedOpTypes() {
+        XCTAssertEqual(Set(ONNXImporter.supportedOpTypes), NodeTestImportTests.opSet.union(NodeTestImportTests.shapeArithmetic))
+        let familySizes = [OpImporters.convPool, OpImporters.elementwise, OpImporters.linear, OpImporters.reshaping,
+                           OpImporters.dataMovement, OpImporters.shapeArithmetic].map(\.count)
+        XCTAssertEqual(familySizes.reduce(0, +), ONNXImporter.supportedOpTypes.count, "families overlap")
+    }
+
     func testInputsInitializersAndOutputsKeepNames() throws {
         var b = ModelBuilder(opset: 9)
         b.input("x", ["batch", 3, 4, 4])
