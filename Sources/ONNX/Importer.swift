@@ -69,6 +69,11 @@ public enum ONNXImporter {
         } catch let e as IRError {
             throw ONNXError(file: file, e.description)
         }
+        // The mutation API checked each step; the verifier's whole-graph rules (attribute sanity,
+        // outputs listed once) are the last word, so no graph that a pass would reject leaves here.
+        if let problem = Verifier.diagnostics(ctx.graph).first {
+            throw ONNXError(file: file, node: problem.node.map { "'\($0)'" }, "the imported graph is not valid IR: \(problem.message)")
+        }
         return ctx.graph
     }
 

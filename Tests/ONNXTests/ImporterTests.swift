@@ -31,6 +31,15 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(try g.type(of: "y"), TensorType(dims: [.symbol("batch"), .fixed(2), .fixed(4), .fixed(4)]))
     }
 
+    /// The importer ends with the IR verifier: a graph output listed twice is refused there.
+    func testImportedGraphIsVerified() {
+        var b = ModelBuilder()
+        b.input("x", [1, 2])
+        b.node("Relu", ["x"], ["y"])
+        b.outputs = ["y", "y"]
+        assertImportFails(b, ["not valid IR", "graph output 'y' is listed twice"])
+    }
+
     func testUnnamedLeadingDimUsesBatchSymbol() throws {
         var b = ModelBuilder()
         b.input("x", [nil, 3])
