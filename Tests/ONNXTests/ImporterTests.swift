@@ -446,6 +446,26 @@ final class ImporterTests: XCTestCase {
         assertImportFails(b, ["node 'r2'", "symbolic"])
     }
 
+    /// The tf2onnx form of a dynamic flatten: Shape → Cast(int32) → Slice(0:1) → Concat with
+    /// [-1] → Cast(int64) → Reshape, after an NHWC → NCHW transpose of the input.
+    func testTf2onnxFlattenChain() throws {
+        var b = ModelBuilder(opset: 13)
+        b.input("x", ["unk__0", 4, 4, 3])
+        b.node("Transpose", ["x"], ["nchw"], ["perm": .ints([0, 3, 1, 2])])
+        b.node("Shape", ["nchw"], ["s"])
+        b.node("Cast", ["s"], ["s32"], ["to": .int(6)])
+        b.ints("zero", [0]); b.ints("one", [1])
+        b.node("Slice", ["s32", "zero", "one"], ["n"])
+        b.initializers.append(ONNXTensor(name: "m1", dims: [1], dataType: .int32, data: .ints([-1])))
+        b.node("Concat", ["n", "m1"], ["t32"], ["axis": .int(0)])
+        b.node("Cast", ["t32"], ["t"], ["to": .int(7)])
+        b.node("Reshape", ["nchw", "t"], ["y"])
+        b.outputs = ["y"]
+        let g = try b.importGraph()
+        XCTAssertEqual(g.nodes.map(\.op), [.transpose(perm: [0, 3, 1, 2]), .reshape(shape: [0, -1], allowZero: false)])
+        XCTAssertEqual(try g.type(of: "y"), TensorType(dims: [.symbol("unk__0"), .fixed(48)]))
+    }
+
     func testFoldingArithmeticIsChecked() {
         var b = ModelBuilder()
         b.input("x", [1])
