@@ -16,6 +16,9 @@ public struct GraphInput: Hashable, Sendable {
 ///
 /// All changes go through the mutating methods below, which keep the value types current and count
 /// changes (`changeCount`) so that passes can report what they did.
+///
+/// Two graphs are equal when they define the same values the same way: `changeCount` (history, not
+/// content) does not take part, and constants compare bit for bit (see `Tensor`).
 public struct Graph: Equatable, Sendable {
     public var name: String
     public private(set) var inputs: [GraphInput]
@@ -131,6 +134,9 @@ public struct Graph: Equatable, Sendable {
     public mutating func insertNode(_ node: Node, at index: Int) throws {
         guard index >= 0, index <= nodes.count else { throw IRError("insertion index \(index) out of range", node: node.name) }
         for out in node.outputs { try requireUndefined(out, node: node.name) }
+        guard Set(node.outputs).count == node.outputs.count else {
+            throw IRError("lists an output twice: \(node.outputs)", node: node.name)
+        }
         let available = definedBefore(index)
         for input in node.inputs where !available.contains(input) {
             throw IRError(types[input] == nil ? "input '\(input)' is not defined"
@@ -144,6 +150,7 @@ public struct Graph: Equatable, Sendable {
 
     /// Removes the node at `index`; its outputs must have no users left and must not be graph outputs.
     public mutating func removeNode(at index: Int) throws {
+        try requireNodeIndex(index)
         let node = nodes[index]
         for out in node.outputs {
             guard users(of: out).isEmpty, !isOutput(out) else {
@@ -176,6 +183,7 @@ public struct Graph: Equatable, Sendable {
 
     /// Replaces the op of node `index`, re-inferring its output types (which must stay the same).
     public mutating func setOp(_ op: Op, ofNodeAt index: Int, inputs: [String]? = nil) throws {
+        try requireNodeIndex(index)
         var node = nodes[index]
         node.op = op
         if let inputs { node.inputs = inputs }
@@ -206,6 +214,15 @@ public struct Graph: Equatable, Sendable {
         set.formUnion(constantNames)
         for node in nodes.prefix(index) { set.formUnion(node.outputs) }
         return set
+    }
+
+    private func requireNodeIndex(_ index: Int) throws {
+        guard nodes.indices.contains(index) else { throw IRError("node index \(index) out of range 0..<\(nodes.count)") }
+    }
+
+    public static func == (a: Graph, b: Graph) -> Bool {
+        a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs && a.constantNames == b.constantNames
+            && a.constants == b.constants && a.nodes == b.nodes && a.types == b.types
     }
 
     private func requireUndefined(_ name: String, node: String? = nil) throws {

@@ -43,6 +43,11 @@ public struct Tensor: Equatable, Sendable {
     /// The number of elements the shape holds.
     public var count: Int { shape.elementCount }
 
+    public static func == (a: Tensor, b: Tensor) -> Bool {
+        a.shape == b.shape && a.isElided == b.isElided && a.scalars.count == b.scalars.count
+            && a.scalars.withUnsafeBytes { x in b.scalars.withUnsafeBytes { y in x.elementsEqual(y) } }
+    }
+
     /// The IR type of this tensor (all dimensions fixed).
     public var type: TensorType { TensorType(shape: shape) }
 }
