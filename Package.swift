@@ -51,8 +51,11 @@ let package = Package(
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        // The ONNX node tests' scope rule, shared by the node-test harnesses.
+        .target(name: "NodeTestSupport", dependencies: ["ONNX", "IR"], path: "Tests/NodeTestSupport"),
         .testTarget(
-            name: "RuntimeTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/RuntimeTests",
+            name: "RuntimeTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
+            path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
