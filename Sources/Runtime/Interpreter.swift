@@ -1,4 +1,5 @@
 // Interpreter: runs an IR graph on concrete inputs, binding the symbolic batch from them.
+import Dispatch
 import IR
 
 /// The reference executor of the IR: runs a graph's nodes in order on float32 tensors.
@@ -42,9 +43,15 @@ public struct Interpreter: Sendable {
 
     /// Runs the graph and returns every graph output by name.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        try run(inputs, observe: nil)
+    }
+
+    /// Runs the graph, calling `observe(step index, seconds)` after each step when given.
+    func run(_ inputs: [String: Tensor], observe: ((Int, Double) -> Void)?) throws -> [String: Tensor] {
         var slots = plan.constants
         let symbols = try bindInputs(inputs, into: &slots)
-        for step in plan.steps {
+        for (index, step) in plan.steps.enumerated() {
+            let start = observe == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             var args: [Tensor] = []
             args.reserveCapacity(step.inputs.count)
             for s in step.inputs {
@@ -58,6 +65,7 @@ public struct Interpreter: Sendable {
             args.removeAll()
             for (s, t) in zip(step.outputs, results) { slots[s] = t }
             for s in step.releases { slots[s] = nil }
+            if let observe { observe(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
         }
         var outputs: [String: Tensor] = [:]
         for output in plan.outputSlots {

@@ -41,6 +41,9 @@ struct Run: ParsableCommand {
     @Option(help: "How many timed runs --timing makes.")
     var `repeat` = 10
 
+    @Flag(help: "Print the median time of each kernel (and per op) over --repeat runs.")
+    var profile = false
+
     @Flag(help: "Run each node on its own, without folding BatchNormalization or fusing activations.")
     var noFusion = false
 
@@ -62,9 +65,14 @@ struct Run: ParsableCommand {
         } else if !timing {
             for o in ordered { print(o.tensor.summary(name: o.name)) }
         }
+        if profile {
+            let steps = try interpreter.profile(inputs, repeats: `repeat`)
+            print(ProfileReport(steps).text)
+        }
         if timing {
             let times = try interpreter.measure(inputs, repeats: `repeat`)
-            print(String(format: "median_ms=%.4f runs=%d threads=%d", times.median * 1000, times.count, BLASThreads.count))
+            print(String(format: "median_ms=%.4f runs=%d threads=%d", times.median * 1000, times.count, BLASThreads.count)
+                  + " blas=\(BLASKernels.coreName)")
         }
     }
 }
