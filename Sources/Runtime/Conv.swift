@@ -40,8 +40,13 @@ extension Kernels {
                             }
                             biasApplied = true
                         } else {
-                            conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
-                                   input: inLayout, output: outLayout, cnhwOutput: output == .cnhw)
+                            let b = bias?.scalars ?? [Float](repeating: 0, count: cout)
+                            b.withUnsafeBufferPointer { bb in
+                                conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
+                                       input: inLayout, output: outLayout, cnhwOutput: output == .cnhw,
+                                       bias: bias == nil ? nil : bb.baseAddress, activation: activation)
+                            }
+                            biasApplied = true
                         }
                     } else {
                         let spatial = x.shape.count - 2
@@ -98,9 +103,19 @@ enum ConvTuning {
 /// place when the output is CNHW (or the chunk is one image), else through a scratch matrix.
 private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                     batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometry,
-                    input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool) {
+                    input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool,
+                    bias: UnsafePointer<Float>?, activation: Activation) {
     let cg = cin / group, coutg = cout / group
     let pixels = g.outPixels
+    // Bias and activation run on each GEMM's rows right after it, while they are in cache.
+    func epilogue(_ c: UnsafeMutablePointer<Float>, ldc: Int, firstChannel: Int, columns: Int) {
+        guard bias != nil || activation != .none else { return }
+        for m in 0..<coutg {
+            let row = UnsafeMutableBufferPointer(start: c + m * ldc, count: columns)
+            if let b = bias?[firstChannel + m], b != 0 { for j in 0..<columns { row[j] += b } }
+            activation.apply(row)
+        }
+    }
     let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
         && g.padLeft == 0 && g.outHeight == g.height && g.outWidth == g.width
     let chunk = ConvTuning.imagesPerChunk(pixels: pixels, k: k, batch: n)
@@ -134,10 +149,12 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
             if !scatter {
                 // Row m of this GEMM is channel gi·coutg + m of images first..<first+count: contiguous
                 // in CNHW, and for a single image in NCHW; rows are channelStride apart.
-                sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb,
-                      c: y + output.offset(image: first, channel: gi * coutg), ldc: output.channelStride)
+                let c = y + output.offset(image: first, channel: gi * coutg)
+                sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb, c: c, ldc: output.channelStride)
+                epilogue(c, ldc: output.channelStride, firstChannel: gi * coutg, columns: count * pixels)
             } else {
                 sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb, c: tmp, ldc: count * pixels)
+                epilogue(tmp, ldc: count * pixels, firstChannel: gi * coutg, columns: count * pixels)
                 for i in 0..<count {
                     for m in 0..<coutg {
                         (y + output.offset(image: first + i, channel: gi * coutg + m))
