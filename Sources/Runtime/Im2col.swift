@@ -12,13 +12,18 @@ func im2col2D(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, _ 
     // by one offset, so it is one copy plus zeroing of the columns that wrapped around. (Per-row
     // copies of 7–28 floats spend more time in calls than in moving data.)
     let shifted = g.strideH == 1 && g.strideW == 1 && g.width == wo
+    // Which rows and columns each tap sees inside the image, and (stride 1) which columns a
+    // shift wraps around, computed once rather than per channel.
+    let rowRanges = (0..<g.kernelH).map { g.validRows(ky: $0) }
+    let colRanges = (0..<g.kernelW).map { g.validColumns(kx: $0) }
+    let wrapped = colRanges.map { cols in (0..<wo).filter { !cols.contains($0) } }
     var row = 0
     for c in 0..<channels {
         let plane = src + c * channelStride
         for ky in 0..<g.kernelH {
-            let rows = g.validRows(ky: ky)
+            let rows = rowRanges[ky]
             for kx in 0..<g.kernelW {
-                let cols = g.validColumns(kx: kx)
+                let cols = colRanges[kx]
                 let out = dst + row * rowStride + columnOffset
                 row += 1
                 let dy = ky * g.dilationH - g.padTop, dx = kx * g.dilationW - g.padLeft
@@ -35,7 +40,7 @@ func im2col2D(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, _ 
                     fill(out + max(hi, lo), 0, count: ho * wo - max(hi, lo))
                     // The columns a row shift wrapped around: one strided pass per column.
                     let end = rows.upperBound * wo
-                    for ox in 0..<wo where !cols.contains(ox) {
+                    for ox in wrapped[kx] {
                         var t = rows.lowerBound * wo + ox
                         while t < end { out[t] = 0; t += wo }
                     }
