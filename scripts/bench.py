@@ -12,8 +12,9 @@ network (scripts/make-bench-models.py). s2dc is timed by `s2dc run --timing` (th
 session.run with intra- and inter-op threads 1 and its default graph optimizations. Each figure is
 the best of three alternating rounds, to damp other load on the machine. GFLOP/s counts 2 FLOPs
 per multiply-accumulate of `s2dc inspect`. OpenBLAS's kernel set is printed: when the environment
-forces an AVX2 set (OPENBLAS_CORETYPE) on a CPU with AVX-512, s2dc is also timed with
-OPENBLAS_CORETYPE=SkylakeX, the AVX-512 set onnxruntime's own kernels correspond to.
+forces one (OPENBLAS_CORETYPE) on a CPU with AVX-512, s2dc is also timed with the variable unset,
+i.e. with the kernels OpenBLAS (and the runtime, see Sources/Runtime/BLASSettings.swift) choose for
+the CPU, as onnxruntime does for its own.
 
 Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--only import|runtime]
 """
@@ -112,9 +113,8 @@ def bench_runtime(s2dc, work, repeat):
         subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work] + missing, check=True)
     base_env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     variants = [("s2dc", base_env)]
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    if forced and forced.lower() != "skylakex" and cpu_has_avx512():
-        variants.append(("s2dc+avx512", dict(base_env, OPENBLAS_CORETYPE="SkylakeX")))
+    if "OPENBLAS_CORETYPE" in os.environ and cpu_has_avx512():
+        variants.append(("s2dc, auto", {k: v for k, v in base_env.items() if k != "OPENBLAS_CORETYPE"}))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
