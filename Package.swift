@@ -45,6 +45,9 @@ let package = Package(
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        .testTarget(
+            name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "TestSupport"], path: "Tests/PassesTests",
+            exclude: ["Fixtures"]),  // the plugin package is built by a test, not part of this target
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
