@@ -1,2 +1,0 @@
-// The s2dc command-line tool.
-print("s2dc")

@@ -1,2 +1,0 @@
-import XCTest
-final class Placeholders2dcTests: XCTestCase { func testNothing() {} }
