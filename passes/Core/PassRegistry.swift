@@ -22,7 +22,9 @@ public struct ConfiguredPass {
         }
     }
 
-    init(name: String, options: PassOptions, countingRun: @escaping (inout Graph) throws -> Int?) {
+    /// A pass whose body reports its own number of changes (a plugin pass, which replaces the
+    /// graph wholesale); nil means "the change count's delta".
+    public init(name: String, options: PassOptions, countingRun: @escaping (inout Graph) throws -> Int?) {
         self.name = name
         self.options = options
         self.body = countingRun
@@ -56,7 +58,7 @@ public struct PassDescriptor {
         self.origin = origin
         factory = { options in
             let pass = try P(options: options)
-            return ConfiguredPass(name: P.name, options: options) { graph in try pass.run(on: &graph) }
+            return ConfiguredPass(name: P.name, options: options) { (graph: inout Graph) in try pass.run(on: &graph) }
         }
     }
 
