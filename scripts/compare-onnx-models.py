@@ -4,7 +4,7 @@
 Usage: compare-onnx-models.py REFERENCE.onnx CANDIDATE.onnx [CANDIDATE2.onnx ...] [--batch 2] [--seed 0]
 
 Every candidate must pass onnx.checker.check_model(model, full_check=True). All models get the same
-seeded random inputs (a symbolic dimension, written as dim_param, is set to --batch) and must give
+seeded random inputs, with graph optimizations off (a symbolic dimension, written as dim_param, is set to --batch) and must give
 outputs, matched by position, within max|difference| <= 1e-5 * max|reference|. Prints one JSON line
 per candidate and exits 1 when any check fails.
 """
@@ -17,8 +17,17 @@ import onnx
 import onnxruntime as ort
 
 
+def session_for(model_path):
+    # Graph optimizations off: onnxruntime would otherwise fold BatchNorm into Conv itself, and the
+    # comparison would test its rewrites against ours instead of ours against the plain model.
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def inputs_for(model_path, batch, seed):
-    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    session = session_for(model_path)
     rng = np.random.default_rng(seed)
     feeds = {}
     for value in session.get_inputs():
@@ -28,7 +37,7 @@ def inputs_for(model_path, batch, seed):
 
 
 def run(model_path, feeds_by_position, batch):
-    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    session = session_for(model_path)
     feeds = {v.name: feeds_by_position[i] for i, v in enumerate(session.get_inputs())}
     return session.run(None, feeds)
 
