@@ -47,7 +47,9 @@ let package = Package(
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(
             name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "TestSupport"], path: "Tests/PassesTests",
-            exclude: ["Fixtures"]),  // the plugin package is built by a test, not part of this target
+            // Fixtures: the plugin package, built by a test. Pending: tests that need the Runtime
+            // module, which is not in this package yet (see the file's header).
+            exclude: ["Fixtures", "Pending"]),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
