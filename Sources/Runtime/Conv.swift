@@ -5,7 +5,8 @@ import IR
 extension Kernels {
     /// ONNX Conv over NCHW (or N×C×L, N×C×D×H×W) input. `weight` is [Cout, Cin/group, k...],
     /// `bias` [Cout] or nil; `outputShape` is what shape inference gave. The activation, when not
-    /// `.none`, is applied to the result (the interpreter fuses a following Relu or Clip this way).
+    /// `.none`, is applied to the result after the bias (the interpreter fuses a following Relu or
+    /// Clip this way, and passes the IR's own `ConvAttributes.activation` here).
     public static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes,
                             outputShape: [Int], activation: Activation = .none) -> Tensor {
         conv(x, weight: weight, bias: bias, attributes: a, outputShape: outputShape, activation: activation,
