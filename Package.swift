@@ -58,10 +58,9 @@ let package = Package(
             path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(
-            name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "TestSupport"], path: "Tests/PassesTests",
-            // Fixtures: the plugin package, built by a test. Pending: tests that need the Runtime
-            // module, which is not in this package yet (see the file's header).
-            exclude: ["Fixtures", "Pending"]),
+            name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "Runtime", "TestSupport", "NodeTestSupport"],
+            path: "Tests/PassesTests",
+            exclude: ["Fixtures"]),  // the plugin package, built by a test
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )

@@ -1,12 +1,8 @@
 // InterpreterSemanticsTests: every pass keeps the function, checked with the IR interpreter.
 //
-// PENDING, NOT COMPILED: Package.swift excludes Tests/PassesTests/Pending because the Runtime
-// module (h-runtime's `Interpreter`) has not landed in main yet. When it has:
-//   1. move this file to Tests/PassesTests/,
-//   2. add "Runtime" to the PassesTests dependencies and drop "Pending" from its `exclude`,
-//   3. make sure the interpreter applies `ConvAttributes.activation` (the fused activation added
-//      for fuse-activation; runtimes must apply it after the bias), or fuse-activation fails here.
-// Until then ONNXRuntimeSemanticsTests checks the same property with onnxruntime as the executor.
+// Runs each pass on the default, light and node-test models and compares the interpreter's outputs
+// before and after (max |difference| <= 1e-5 x max |reference|); ONNXRuntimeSemanticsTests checks
+// the same property with onnxruntime as the executor.
 
 import Foundation
 import XCTest
@@ -14,6 +10,7 @@ import IR
 import ONNX
 import Passes
 import Runtime
+import NodeTestSupport
 import TestSupport
 
 final class InterpreterSemanticsTests: XCTestCase {
@@ -62,6 +59,36 @@ final class InterpreterSemanticsTests: XCTestCase {
             let graph = try randomizedWeights(try ONNXLoader.load(path: "\(dir)/backend/test/data/light/light_\(name).onnx"))
             try assertKeepsFunction(graph, pipelines: functionPreservingPipelines)
         }
+    }
+
+    /// Every in-scope ONNX backend node test (the scope rule of the conformance tests), through
+    /// every pass, on random inputs. Fails when the node tests have not been generated.
+    func testEveryPassOnTheNodeTests() throws {
+        let root = NodeTestScope.directory(repoRoot: TestSupport.repoRoot)
+        guard let cases = try? FileManager.default.contentsOfDirectory(atPath: root.path), !cases.isEmpty else {
+            XCTFail("no ONNX node tests at \(root.path): run `make node-tests` (or set S2DC_NODE_TESTS)")
+            return
+        }
+        var checked = 0
+        for name in cases.sorted() {
+            let dir = root.appendingPathComponent(name)
+            let modelPath = dir.appendingPathComponent("model.onnx").path
+            guard let model = try? ONNXDecoder.decodeModel(fileAt: modelPath) else { continue }
+            let data = dir.appendingPathComponent("test_data_set_0")
+            let scope = NodeTestScope.scope(model, data: data)
+            guard scope.reason == nil else { continue }
+            // The interpreter computes float32 only (as in the runtime's conformance test).
+            let floatOnly = model.graph.inputs.allSatisfy { scope.bound[$0.name] != nil || ($0.elementType ?? .float) == .float }
+                && model.graph.outputs.allSatisfy { ($0.elementType ?? .float) == .float }
+            guard floatOnly else { continue }
+            let graph = try ONNXImporter.importModel(model, file: modelPath,
+                                                     options: ImportOptions(constantInputs: scope.bound, acceptNewerOpsets: true))
+            try assertKeepsFunction(graph, pipelines: functionPreservingPipelines)
+            checked += 1
+        }
+        print("pass semantics on node tests: \(checked) graphs x \(functionPreservingPipelines.count) pipelines")
+        // The runtime's conformance test runs 223 of these; a much smaller count means the scope broke.
+        XCTAssertGreaterThan(checked, 200)
     }
 
     /// Node-test-sized graphs exercising each rewrite, with random data.
