@@ -33,8 +33,11 @@ final class GeneratedCodeDriftTests: XCTestCase {
             Self.script.path, "--proto", Self.protoDir.appendingPathComponent("onnx.proto").path,
             "--onnx-version", String(version), "--out", tmp.path,
         ])
-        guard let result, result.status == 0 else {
-            return XCTFail("scripts/regenerate-onnx-proto.sh failed: \(result?.err ?? "could not run bash")")
+        guard let result else { return XCTFail("could not start bash to run scripts/regenerate-onnx-proto.sh") }
+        guard result.status == 0 else {
+            // Status, stdout and stderr all go in the message: a failure once seen with an empty
+            // stderr could not be diagnosed from stderr alone.
+            return XCTFail("scripts/regenerate-onnx-proto.sh exited with status \(result.status); stdout: \(result.out); stderr: \(result.err)")
         }
         for (committed, name) in [(committedC, "onnx.pb-c.c"), (committedH, "onnx.pb-c.h")] {
             let fresh = try Data(contentsOf: tmp.appendingPathComponent(name))

@@ -42,7 +42,10 @@ public enum TestSupport {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        var errText = String(decoding: e, as: UTF8.self)
+        // A child killed by a signal has no exit code: say so, since the status alone reads like one.
+        if process.terminationReason == .uncaughtSignal { errText += "[killed by signal \(process.terminationStatus)]" }
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), errText)
     }
 
     /// The directory of the installed onnx python package: $ONNX_PACKAGE_DIR, else asked of python.
