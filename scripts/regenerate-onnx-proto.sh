@@ -32,7 +32,10 @@ if ! command -v protoc-c >/dev/null 2>&1; then
     echo "error: protoc-c not found (Debian: apt-get install protobuf-c-compiler)" >&2
     exit 1
 fi
-protoc_version="$(protoc-c --version 2>&1 | head -n 1)"
+# Keep the first line without `| head -n 1`: under pipefail, head closing the pipe early makes
+# protoc-c die of SIGPIPE now and then (exit 141), which failed the drift test at random.
+protoc_version="$(protoc-c --version 2>&1)"
+protoc_version="${protoc_version%%$'\n'*}"
 
 if [ -z "$proto" ]; then
     python="${PYTHON:-}"
