@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IR", targets: ["IR"]),
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "ONNX", targets: ["ONNX"]),
+        .library(name: "Backend", targets: ["Backend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,11 +31,13 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"], path: "passes"),
         // ONNX import/export: the only code that sees protobuf.
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
+        // Code generators: standalone C and Swift inference files.
+        .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX",
+                "IR", "Passes", "ONNX", "Backend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -45,6 +48,9 @@ let package = Package(
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        .testTarget(
+            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport"], path: "Tests/BackendTests",
+            exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
