@@ -48,8 +48,11 @@ let package = Package(
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        // The ONNX node tests' scope rule, shared by the node-test harnesses.
+        .target(name: "NodeTestSupport", dependencies: ["ONNX", "IR"], path: "Tests/NodeTestSupport"),
         .testTarget(
-            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport"], path: "Tests/BackendTests",
+            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
+            path: "Tests/BackendTests",
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]

@@ -122,7 +122,16 @@ enum CEmitter {
                 case .scratch: return "float *restrict s"
                 }
             }
-            c.block("static void \(p)_k\(i)(\(params.isEmpty ? "void" : params.joined(separator: ", ")))\n{") { Stmt.print(k.body, .c, into: &$0) }
+            var body = CodePrinter()
+            Stmt.print(k.body, .c, into: &body)
+            c.block("static void \(p)_k\(i)(\(params.isEmpty ? "void" : params.joined(separator: ", ")))\n{") { b in
+                // Zero-sized values leave loops out, and with them a parameter's only use.
+                for param in params {
+                    let pname = String(param.split(separator: " ").last!)
+                    if !containsWord(body.text, pname) { b.line("(void)\(pname);") }
+                }
+                b.verbatim(body.text)
+            }
             c.line()
         }
 
@@ -136,7 +145,7 @@ enum CEmitter {
             }
         }
         c.block("int \(p)_run_with_arena(\(runParams), float *arena)\n{") { b in
-            for n in inNames { b.line("(void)\(n);") }
+            for n in inNames + outNames { b.line("(void)\(n);") }
             b.line("(void)arena;")
             if fileWeights { b.line("if (\(p)_w[\(weightCount)] != 1.0f) return -1;") }
             for (i, k) in asm.kernels.enumerated() {
@@ -195,6 +204,19 @@ enum CEmitter {
         }
 
         """
+    }
+
+    /// True when `word` occurs in `text` as a whole identifier.
+    static func containsWord(_ text: String, _ word: String) -> Bool {
+        let chars = Array(text.utf8), w = Array(word.utf8)
+        func isIdent(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
+        var i = 0
+        while i + w.count <= chars.count {
+            if chars[i] == w[0], Array(chars[i..<(i + w.count)]) == w,
+               i == 0 || !isIdent(chars[i - 1]), i + w.count == chars.count || !isIdent(chars[i + w.count]) { return true }
+            i += 1
+        }
+        return false
     }
 
     static func shapeText(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }
