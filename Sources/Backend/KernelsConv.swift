@@ -5,7 +5,7 @@ import IR
 
 extension KernelBuilder {
     /// GEMM tile sizes shared by the packing here and the helpers (CHelpers/SwiftHelpers).
-    static let mr = 4, nr = 16
+    static let mr = 8, nr = 32
 
     func conv(_ a: ConvAttributes) throws {
         var xs = xs(0), ys = ys(0)
@@ -149,29 +149,39 @@ extension KernelBuilder {
         let (pt, pl, pb, pr) = (a.pads[0], a.pads[1], a.pads[2], a.pads[3])
         let (dh, dw) = (a.dilations[0], a.dilations[1])
         let hp = h + pt + pb, wpd = w + pl + pr
-        let padded = a.pads.contains { $0 != 0 }
+        // With a column stride, the plane is stored as `sw` phases (columns ≡ p mod sw), so every
+        // tap of a row reads consecutive floats and the row loop vectorizes as for stride 1.
+        let phases = sw
+        let wq = (wpd + sw - 1) / sw
+        let usePlane = a.pads.contains { $0 != 0 } || sw > 1
         let src = x(0), wts = x(1), dst = y()
         let bias = step.inputs.count > 2 ? x(2) : nil
-        let plane = padded ? scratch(hp * wpd) : ""
-        if padded { emit(.loop("i", hp * wpd, [.set("\(plane)[i]", lang.f(0))])) }
+        let plane = usePlane ? scratch(phases * hp * wq) : ""
+        if usePlane { emit(.loop("i", phases * hp * wq, [.set("\(plane)[i]", lang.f(0))])) }
         let taps = kh * kw
         var body: [Stmt] = [.int("ci", mult == 1 ? "co" : "co / \(mult)")]
-        let inPlane = padded ? plane : "\(src)"
-        let inBase = padded ? "" : "(b * \(c) + ci) * \(h * w) + "
-        if padded {
-            body.append(.loop("r", h, [.loop("e", w, [.set("\(plane)[(r + \(pt)) * \(wpd) + e + \(pl)]", "\(src)[(b * \(c) + ci) * \(h * w) + r * \(w) + e]")])]))
+        if usePlane {
+            let target = sw == 1 ? "\(plane)[(r + \(pt)) * \(wq) + e + \(pl)]"
+                : "\(plane)[((e + \(pl)) % \(sw)) * \(hp * wq) + (r + \(pt)) * \(wq) + (e + \(pl)) / \(sw)]"
+            body.append(.loop("r", h, [.loop("e", w, [.set(target, "\(src)[(b * \(c) + ci) * \(h * w) + r * \(w) + e]")])]))
+        }
+        /// The element read by tap (i, j) for output (oh, ow), as an expression.
+        func tap(_ i: String, _ j: Int?, jExpr: String = "") -> String {
+            if !usePlane { return "\(src)[(b * \(c) + ci) * \(h * w) + (oh * \(sh) + \(i)) * \(w) + ow + \(j.map(String.init) ?? jExpr)]" }
+            guard let j else {
+                return "\(plane)[((\(jExpr)) % \(sw)) * \(hp * wq) + (oh * \(sh) + \(i)) * \(wq) + ow + (\(jExpr)) / \(sw)]"
+            }
+            return "\(plane)[\((j % sw) * hp * wq) + (oh * \(sh) + \(i)) * \(wq) + ow + \(j / sw)]"
         }
         let unroll = taps <= 25
         if unroll { for t in 0..<taps { body.append(.let_("k\(t)", "\(wts)[co * \(taps) + \(t)]")) } }
         var sum: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
         if unroll {
             for i in 0..<kh {
-                for j in 0..<kw {
-                    sum.append(.add("acc", "k\(i * kw + j) * \(inPlane)[\(inBase)(oh * \(sh) + \(i * dh)) * \(wpd) + ow * \(sw) + \(j * dw)]"))
-                }
+                for j in 0..<kw { sum.append(.add("acc", "k\(i * kw + j) * \(tap("\(i * dh)", j * dw))")) }
             }
         } else {
-            sum.append(.loop("i", kh, [.loop("j", kw, [.add("acc", "\(wts)[co * \(taps) + i * \(kw) + j] * \(inPlane)[\(inBase)(oh * \(sh) + i * \(dh)) * \(wpd) + ow * \(sw) + j * \(dw)]")])]))
+            sum.append(.loop("i", kh, [.loop("j", kw, [.add("acc", "\(wts)[co * \(taps) + i * \(kw) + j] * \(tap("i * \(dh)", nil, jExpr: "j * \(dw)"))")])]))
         }
         sum.append(.set("\(dst)[(b * \(cout) + co) * \(oh * ow) + oh * \(ow) + ow]", act("acc")))
         body.append(.loop("oh", oh, [.loop("ow", ow, sum)]))
