@@ -216,5 +216,5 @@ extension KernelBuilder {
     }
 
     /// `ptr + k` (or `ptr` when k is 0).
-    func offset(_ ptr: String, _ k: Int) -> String { k == 0 ? ptr : "\(ptr) + \(k)" }
+    func offset(_ ptr: String, _ k: Int) -> String { k == 0 ? ptr : "(\(ptr) + \(k))" }
 }

@@ -26,13 +26,12 @@ extension KernelBuilder {
         } else {
             // ONNX: count_include_pad counts the pad cells but not the cells beyond them that ceil
             // mode adds; otherwise only real cells count.
-            inner.append(.ifThen(inside.joined(separator: " && "), [.add("acc", value), .add("cnt", lang.f(1))], []))
+            inner.append(.ifThen(inside.joined(separator: " && "), [.add("acc", value)] + (a.countIncludePad ? [] : [.add("cnt", lang.f(1))]), []))
             if a.countIncludePad {
                 inner.append(.ifThen(inPadded.joined(separator: " && "), [.add("cntp", lang.f(1))], []))
             }
             let divisor = a.countIncludePad ? "cntp" : "cnt"
-            perOut = [.var_("acc", lang.f(0)), .var_("cnt", lang.f(0))]
-            if a.countIncludePad { perOut.append(.var_("cntp", lang.f(0))) }
+            perOut = [.var_("acc", lang.f(0)), .var_(divisor, lang.f(0))]
             perOut += Index.nest(a.kernel, prefix: "k", inner)
             perOut += [.let_("v", "\(divisor) > \(lang.f(0)) ? acc / \(divisor) : \(lang.f(0))"), .set(outIdx, act("v"))]
             if !a.countIncludePad { perOut.insert(.comment("cells outside the input do not count"), at: 0) }

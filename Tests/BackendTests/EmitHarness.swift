@@ -26,6 +26,7 @@ enum Harness {
     }
 
     static func write(_ files: [EmittedFile], to dir: URL) throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for f in files { try Data(f.contents).write(to: dir.appendingPathComponent(f.name)) }
     }
 
