@@ -35,9 +35,10 @@ struct Program {
 
 /// Builds a `Program` from a verified graph.
 ///
-/// These rewrites live here, not only in the canonicalization passes, because the backend must take
-/// any valid graph (the node tests feed it unpassed imports); running `canonicalize` first simply
-/// leaves them nothing to do.
+/// These rewrites live here as well as in the canonicalization passes (fold-batchnorm,
+/// fuse-activation), because the backend must take any valid graph (the node tests feed it unpassed
+/// imports); after `canonicalize` (which `s2dc emit` runs first) they find nothing left to do, and a
+/// conv's fused `activation` attribute becomes the step's epilogue.
 enum Lowering {
     /// The activation ops that may fuse into these producers.
     static func canFuse(into op: Op) -> Bool {
@@ -56,6 +57,12 @@ enum Lowering {
             switch node.op {
             case .flatten, .reshape, .identity, .dropout:
                 program.aliasOf[node.outputs[0]] = program.root(node.inputs[0])
+            case .conv(var a) where a.activation != nil:
+                // A conv carrying an activation fused by the fuse-activation pass: the backend's
+                // epilogue applies it; the kernel sees a plain conv.
+                let fused = Activation(a.activation!.op)
+                a.activation = nil
+                program.steps.append(Step(name: node.name, op: .conv(a), inputs: node.inputs, outputs: node.outputs, activation: fused))
             default:
                 program.steps.append(Step(name: node.name, op: node.op, inputs: node.inputs, outputs: node.outputs))
             }

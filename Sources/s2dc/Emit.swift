@@ -5,6 +5,7 @@ import Backend
 import Foundation
 import IR
 import ONNX
+import Passes
 
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,6 +34,9 @@ struct Emit: ParsableCommand {
     @Option(help: "inline or file (default: file above 8 MiB of weights).")
     var weights: String?
 
+    @Option(help: "IR passes to run before emitting (a pipeline as `s2dc opt --passes` takes; '' for none).")
+    var passes: String = "canonicalize"
+
     @Flag(help: "C only: call cblas_sgemm for convolutions instead of the built-in kernels.")
     var cblas = false
 
@@ -48,7 +52,11 @@ struct Emit: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try ONNXLoader.load(path: model)
+        var graph = try ONNXLoader.load(path: model)
+        if !passes.isEmpty {
+            var manager = try PassManager(pipeline: passes, verifyEach: false)
+            _ = try manager.run(&graph)
+        }
         let base = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
         let prefix = self.prefix ?? EmitOptions.identifier(from: base)
         let options = EmitOptions(prefix: prefix, weights: weights.flatMap(WeightStorage.init(rawValue:)), cblas: cblas)
