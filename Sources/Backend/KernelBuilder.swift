@@ -71,7 +71,7 @@ final class KernelBuilder {
     func packed(_ key: String, _ make: () -> [Float]) -> String {
         use(.weights)
         let o = weights.offset(key, make)
-        return o == 0 ? "w" : "w + \(o)"
+        return o == 0 ? "w" : "(w + \(o))"
     }
 
     /// A pointer to `n` floats of scratch space (the step's own, inside the arena).

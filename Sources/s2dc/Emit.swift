@@ -45,7 +45,7 @@ struct Emit: ParsableCommand {
         if let weights, WeightStorage(rawValue: weights) == nil {
             throw ValidationError("--weights must be inline or file, got '\(weights)'")
         }
-        if let prefix, EmitOptions.identifier(from: prefix) != prefix || prefix.hasPrefix("_") && !prefix.isEmpty && prefix.dropFirst().first?.isNumber == true {
+        if let prefix, EmitOptions.identifier(from: prefix) != prefix {
             throw ValidationError("--prefix must be a C identifier, got '\(prefix)'")
         }
         if cblas && target == "swift" { throw ValidationError("--cblas applies to --target c only") }

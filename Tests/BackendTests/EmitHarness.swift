@@ -82,8 +82,8 @@ enum Harness {
     }
 
     /// Compiles `sources` in `dir` into `exe`; returns the compiler's complaint on failure.
-    static func compile(_ dir: URL, sources: [String], exe: String, compiler: String? = nil, flags: [String]) -> String? {
-        let args = flags + sources + ["-o", exe, "-lm"]
+    static func compile(_ dir: URL, sources: [String], exe: String, compiler: String? = nil, flags: [String], libs: [String] = []) -> String? {
+        let args = flags + sources + ["-o", exe] + libs + ["-lm"]
         guard let r = TestSupport.run(compiler ?? cc, args, cwd: dir) else { return "cannot start \(compiler ?? cc)" }
         return r.status == 0 ? nil : "\(compiler ?? cc) \(args.joined(separator: " ")):\n\(String(r.err.prefix(3000)))"
     }

@@ -88,6 +88,32 @@ final class RealModelTests: XCTestCase {
         for stem in refs.models { XCTAssertFalse(lines[stem]!.contains("FAILED") || lines[stem]!.contains("EXCEEDS"), "\(stem): \(lines[stem]!)") }
     }
 
+    /// `--cblas`: convolutions through `cblas_sgemm` (OpenBLAS here) give the same answers.
+    func testCblasVariantMatchesOnnxruntime() throws {
+        let refs = try Self.requireReferences()
+        guard let pc = TestSupport.run("pkg-config", ["--cflags", "--libs", "openblas"]), pc.status == 0 else {
+            return XCTFail("pkg-config cannot find openblas (the Makefile installs libopenblas-dev)")
+        }
+        let blasFlags = pc.out.split(whereSeparator: \.isWhitespace).map(String.init)
+        let (cflags, libs) = (blasFlags.filter { $0.hasPrefix("-I") }, blasFlags.filter { !$0.hasPrefix("-I") })
+        let work = Harness.workDir("cblas")
+        for stem in ["default", "light_squeezenet"] {
+            let graph = try ONNXLoader.load(path: refs.dir.appendingPathComponent("\(stem).onnx").path)
+            let result = try CodeGenerator.emit(graph, target: .c, name: "m", options: EmitOptions(prefix: "m", weights: .file, cblas: true))
+            let dir = work.appendingPathComponent(stem)
+            try Harness.write(result.files, to: dir)
+            try Harness.driver(name: "m", prefix: "m", inputs: 1, outputs: 1, fileWeights: true)
+                .write(to: dir.appendingPathComponent("driver.c"), atomically: true, encoding: .utf8)
+            XCTAssertNil(Harness.compile(dir, sources: ["m.c", "driver.c"], exe: "run", flags: Harness.strictFlags + ["-O2"] + cflags, libs: libs), stem)
+            let out = dir.appendingPathComponent("out0.raw")
+            let r = TestSupport.run(dir.appendingPathComponent("run").path, [dir.appendingPathComponent("m.bin").path,
+                                                                             refs.dir.appendingPathComponent("\(stem).in0.raw").path, out.path])
+            XCTAssertEqual(r?.status, 0, r?.err ?? "")
+            let ratio = Harness.relativeDifference(try Harness.readRaw(out), try Self.expected(refs.dir, stem, outputs: 1)[0])
+            XCTAssertLessThanOrEqual(ratio, Self.bound, stem)
+        }
+    }
+
     /// The emitted C under AddressSanitizer and UndefinedBehaviorSanitizer, with gcc and clang:
     /// the default model, a light model, and node tests with padding, strides, groups and broadcasting.
     func testEmittedCUnderSanitizers() throws {
@@ -179,9 +205,10 @@ final class RealModelTests: XCTestCase {
             checks.append((stem, outs, try Self.expected(refs.dir, stem, outputs: graph.outputs.count), true))
         }
         try main.write(to: work.appendingPathComponent("main.swift"), atomically: true, encoding: .utf8)
-        guard let build = TestSupport.run("swiftc", ["-O", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
+        guard let build = TestSupport.run("swiftc", ["-O", "-suppress-warnings", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
         guard build.status == 0 else { return XCTFail("swiftc failed:\n\(build.err.prefix(4000))") }
         guard let r = TestSupport.run(work.appendingPathComponent("run").path, []), r.status == 0 else { return XCTFail("the Swift program failed") }
+        if r.out.contains("error:") { XCTFail(r.out) }
         var passed = 0
         var report = "emitted Swift: \(chosen.count) node tests (one per op) and \(Self.swiftModels.count) models:\n"
         for check in checks {

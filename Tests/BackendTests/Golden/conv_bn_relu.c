@@ -98,7 +98,7 @@ static void conv_bn_relu_gemm(int m, int n, int k, const float *restrict a, cons
 /* Conv_0+BatchNormalization_1+Relu_2: conv + relu ([1,2,4,4], [3,2,1,1], [3]) -> ([1,3,4,4]) */
 static void conv_bn_relu_k0(const float *restrict w, const float *restrict x0, float *restrict y0)
 {
-    conv_bn_relu_gemm(3, 16, 2, w, x0, 16, y0, 16, w + 16, 0.0f, INFINITY);
+    conv_bn_relu_gemm(3, 16, 2, w, x0, 16, y0, 16, (w + 16), 0.0f, INFINITY);
 }
 
 int conv_bn_relu_run_with_arena(const float *input, float *output, float *arena)

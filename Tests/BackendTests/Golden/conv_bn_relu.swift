@@ -74,7 +74,7 @@ public final class Conv_bn_relu {
     }
     // Conv_0+BatchNormalization_1+Relu_2: conv + relu
     private static func k0(_ w: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ y0: UnsafeMutablePointer<Float>) {
-        gemm(3, 16, 2, w, x0, 16, y0, 16, w + 16, Float(0.0), Float.infinity)
+        gemm(3, 16, 2, w, x0, 16, y0, 16, (w + 16), Float(0.0), Float.infinity)
     }
 
     /// The weights: 32 little-endian floats, base64.

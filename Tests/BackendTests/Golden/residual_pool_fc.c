@@ -150,7 +150,7 @@ static void residual_pool_fc_k3(const float *restrict x0, float *restrict y0)
 /* Gemm_6: gemm ([1,1], [2,1], [2]) -> ([1,2]) */
 static void residual_pool_fc_k4(const float *restrict w, const float *restrict x0, float *restrict y0)
 {
-    residual_pool_fc_panel(1, 2, 1, x0, 1, 1, w, w + 32, y0, (-INFINITY), INFINITY);
+    residual_pool_fc_panel(1, 2, 1, x0, 1, 1, w, (w + 32), y0, (-INFINITY), INFINITY);
 }
 
 int residual_pool_fc_run_with_arena(const float *input, float *output, float *arena)

@@ -159,7 +159,7 @@ public final class Residual_pool_fc {
 
     // Gemm_6: gemm
     private static func k4(_ w: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ y0: UnsafeMutablePointer<Float>) {
-        panel(1, 2, 1, x0, 1, 1, w, w + 32, y0, (-Float.infinity), Float.infinity)
+        panel(1, 2, 1, x0, 1, 1, w, (w + 32), y0, (-Float.infinity), Float.infinity)
     }
 
     /// The weights: 96 little-endian floats, base64.
