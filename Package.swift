@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IR", targets: ["IR"]),
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "ONNX", targets: ["ONNX"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Backend", targets: ["Backend"]),
     ],
     dependencies: [
@@ -22,6 +23,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // protobuf-c code generated from onnx.proto (scripts/regenerate-onnx-proto.sh).
         .target(name: "ONNXProto", dependencies: ["CProtobufC"], path: "Sources/ONNXProto"),
 
@@ -31,13 +35,15 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"], path: "passes"),
         // ONNX import/export: the only code that sees protobuf.
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
+        // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files.
+        .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX", "Backend",
+                "IR", "Passes", "ONNX", "Runtime", "Backend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -48,13 +54,17 @@ let package = Package(
         .testTarget(
             name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
+        // The ONNX node tests' scope rule, shared by the node-test harnesses.
+        .target(name: "NodeTestSupport", dependencies: ["ONNX", "IR"], path: "Tests/NodeTestSupport"),
+        .testTarget(
+            name: "RuntimeTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
+            path: "Tests/RuntimeTests",
+            exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         .testTarget(
             name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "TestSupport"], path: "Tests/PassesTests",
             // Fixtures: the plugin package, built by a test. Pending: tests that need the Runtime
             // module, which is not in this package yet (see the file's header).
             exclude: ["Fixtures", "Pending"]),
-        // The ONNX node tests' scope rule, shared by the node-test harnesses.
-        .target(name: "NodeTestSupport", dependencies: ["ONNX", "IR"], path: "Tests/NodeTestSupport"),
         .testTarget(
             name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
             path: "Tests/BackendTests",

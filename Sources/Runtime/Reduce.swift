@@ -1,0 +1,68 @@
+// Reduce: GlobalAveragePool and ReduceMean.
+import IR
+
+extension Kernels {
+    /// ONNX GlobalAveragePool: the mean of each N×C plane.
+    public static func globalAveragePool(_ x: Tensor, outputShape: [Int]) -> Tensor {
+        globalAveragePool(x, outputShape: outputShape, layout: .nchw)
+    }
+
+    /// GlobalAveragePool of data stored in `layout`; the result is always NCHW (N×C×1×1).
+    static func globalAveragePool(_ x: Tensor, outputShape: [Int], layout: DataLayout) -> Tensor {
+        let n = x.shape[0], c = x.shape.count > 1 ? x.shape[1] : 1
+        let size = x.shape.dropFirst(2).reduce(1, *)
+        return Tensor.filled(shape: outputShape) { out in
+            x.scalars.withUnsafeBufferPointer { xb in
+                for i in 0..<n {
+                    for ch in 0..<c {
+                        let plane = layout == .cnhw ? ch * n + i : i * c + ch
+                        out[i * c + ch] = mean(xb, from: plane * size, count: size)
+                    }
+                }
+            }
+        }
+    }
+
+    /// ONNX ReduceMean over `axes` (all axes when empty), keeping reduced axes as 1 when `keepDims`.
+    public static func reduceMean(_ x: Tensor, axes: [Int], keepDims: Bool, outputShape: [Int]) -> Tensor {
+        let rank = x.shape.count
+        let reduced = Set(axes.isEmpty ? Array(0..<rank) : axes.map { $0 < 0 ? $0 + rank : $0 })
+        let inner = reduced.isEmpty ? 0 : rank - (reduced.min() ?? rank)
+        // A reduction over a suffix of the axes (ReduceMean over H, W) is one mean per row.
+        if reduced == Set((rank - inner)..<rank) {
+            let size = x.shape.suffix(inner).reduce(1, *)
+            let rows = x.shape.prefix(rank - inner).reduce(1, *)
+            return Tensor.filled(shape: outputShape) { out in
+                x.scalars.withUnsafeBufferPointer { xb in
+                    for r in 0..<rows { out[r] = mean(xb, from: r * size, count: size) }
+                }
+            }
+        }
+        // General case: accumulate each input element into its output cell.
+        var keptStrides = [Int](repeating: 0, count: rank)
+        var s = 1
+        for d in stride(from: rank - 1, through: 0, by: -1) where !reduced.contains(d) {
+            keptStrides[d] = s
+            s *= x.shape[d]
+        }
+        let count = x.shape.enumerated().filter { reduced.contains($0.offset) }.map(\.element).reduce(1, *)
+        var sums = [Double](repeating: 0, count: outputShape.reduce(1, *))
+        var index = [Int](repeating: 0, count: rank)
+        for v in x.scalars {
+            var o = 0
+            for d in 0..<rank { o += index[d] * keptStrides[d] }
+            sums[o] += Double(v)
+            increment(&index, within: x.shape)
+        }
+        return Tensor(shape: outputShape, scalars: sums.map { count > 0 ? Float($0 / Double(count)) : .nan })
+    }
+
+    /// The mean of `count` elements from `start`, accumulated in double precision (NaN when empty,
+    /// as NumPy).
+    private static func mean(_ x: UnsafeBufferPointer<Float>, from start: Int, count: Int) -> Float {
+        guard count > 0 else { return .nan }
+        var sum: Double = 0
+        for i in start..<(start + count) { sum += Double(x[i]) }
+        return Float(sum / Double(count))
+    }
+}
