@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Backend", targets: ["Backend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,11 +37,13 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
         // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files.
         .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
+        // Code generators: standalone C and Swift inference files.
+        .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX", "Runtime",
+                "IR", "Passes", "ONNX", "Runtime", "Backend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -61,6 +64,10 @@ let package = Package(
             name: "PassesTests", dependencies: ["Passes", "IR", "ONNX", "Runtime", "TestSupport", "NodeTestSupport"],
             path: "Tests/PassesTests",
             exclude: ["Fixtures"]),  // the plugin package, built by a test
+        .testTarget(
+            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
+            path: "Tests/BackendTests",
+            exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )

@@ -1,0 +1,108 @@
+// KernelBuilder: what a kernel generator writes into: parameters, body, scratch, packed weights.
+
+import IR
+
+/// All constant data of the emitted model, laid out in one float array (each block 16-aligned).
+/// Blocks are keyed, so a weight read by two kernels in the same layout is stored once.
+final class WeightTable {
+    private(set) var data: [Float] = []
+    private var offsets: [String: Int] = [:]
+
+    /// The offset of the block `key`, adding `make()` when new.
+    func offset(_ key: String, _ make: () -> [Float]) -> Int {
+        if let o = offsets[key] { return o }
+        let o = data.count
+        data += make()
+        data += [Float](repeating: 0, count: MemoryPlanner.align(data.count) - data.count)
+        offsets[key] = o
+        return o
+    }
+}
+
+/// A kernel parameter: a value's storage, the weight table, or the step's scratch space.
+enum KernelParam: Equatable {
+    case input(Int)
+    case output(Int)
+    case weights
+    case scratch
+}
+
+/// Collects one step's kernel: its body in the loop language, the parameters it reads, and the
+/// scratch it needs. Generators ask for pointers by role; only what they use becomes a parameter,
+/// so no emitted function has an unused parameter (an error under -Wextra -Werror).
+final class KernelBuilder {
+    let lang: Language
+    let step: Step
+    let program: Program
+    let weights: WeightTable
+    let options: EmitOptions
+    private(set) var params: [KernelParam] = []
+    var body: [Stmt] = []
+    private(set) var scratchFloats = 0
+    /// Shared helper functions the body calls (emitted once per file).
+    var helpers: Set<String> = []
+
+    init(lang: Language, step: Step, program: Program, weights: WeightTable, options: EmitOptions) {
+        self.lang = lang
+        self.step = step
+        self.program = program
+        self.weights = weights
+        self.options = options
+    }
+
+    private func use(_ p: KernelParam) {
+        if !params.contains(p) { params.append(p) }
+    }
+
+    /// The pointer name of input `i`.
+    func x(_ i: Int) -> String { use(.input(i)); return "x\(i)" }
+    /// The pointer name of output `i`.
+    func y(_ i: Int = 0) -> String { use(.output(i)); return "y\(i)" }
+    /// Shape of input `i` / output `i`.
+    func xs(_ i: Int) -> [Int] { program.shapes[step.inputs[i]]! }
+    func ys(_ i: Int = 0) -> [Int] { program.shapes[step.outputs[i]]! }
+    /// Constant data of input `i`, when it is a constant.
+    func constant(_ i: Int) -> Tensor? {
+        guard i < step.inputs.count else { return nil }
+        return program.constants[program.root(step.inputs[i])]
+    }
+
+    /// A pointer expression to a block of the weight table.
+    func packed(_ key: String, _ make: () -> [Float]) -> String {
+        use(.weights)
+        let o = weights.offset(key, make)
+        return o == 0 ? "w" : "(w + \(o))"
+    }
+
+    /// A pointer to `n` floats of scratch space (the step's own, inside the arena).
+    func scratch(_ n: Int) -> String {
+        use(.scratch)
+        scratchFloats = max(scratchFloats, n)
+        return "s"
+    }
+
+    /// The name of a shared helper function, marking it as needed.
+    func helper(_ name: String) -> String {
+        helpers.insert(name)
+        return lang == .c ? "\(options.prefix)_\(name)" : name
+    }
+
+    /// The expression `v` with the step's activation applied.
+    func act(_ v: String) -> String { step.activation?.apply(v, lang) ?? v }
+
+    func emit(_ s: Stmt) { body.append(s) }
+    func emit(_ ss: [Stmt]) { body += ss }
+
+    /// A sweep applying the step's activation over `count` elements of `ptr`; with `clampDone`,
+    /// only when it is not a clamp (clamps run inside the GEMM helpers).
+    func activationSweep(_ ptr: String, count: Int, clampDone: Bool = false) {
+        guard let a = step.activation, !(clampDone && a.clamp != nil) else { return }
+        emit(.loop("i", count, [.let_("v", "\(ptr)[i]"), .set("\(ptr)[i]", a.apply("v", lang))]))
+    }
+
+    /// Clamp bounds for GEMM calls: the activation's when it is a clamp, else ±infinity.
+    var clampArgs: [String] {
+        let c = step.activation?.clamp ?? (-.infinity, .infinity)
+        return [lang.f(c.lo), lang.f(c.hi)]
+    }
+}
