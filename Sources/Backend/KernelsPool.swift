@@ -9,7 +9,7 @@ extension KernelBuilder {
         let planes = s[0] * s[1]
         let inSp = Array(s[2...]), outSp = Array(o[2...])
         let inStr = Index.strides(inSp), outStr = Index.strides(outSp)
-        let ov = Index.vars(d, prefix: "o"), kv = Index.vars(d, prefix: "k"), iv = Index.vars(d, prefix: "i")
+        let ov = Index.vars(d, prefix: "o"), iv = Index.vars(d, prefix: "i")
         var inner: [Stmt] = []
         var inside: [String] = [], inPadded: [String] = []
         for i in 0..<d {
