@@ -57,7 +57,8 @@ public struct CostReport: Hashable, Sendable {
 ///   HardSigmoid, HardSwish), BatchNormalization, Softmax and LRN: one per output element.
 /// - MaxPool and AveragePool: output elements × kernel window size (∏ kernel).
 /// - GlobalAveragePool and ReduceMean: one per input element.
-/// - Conv and Gemm: 0 (their bias add is not counted).
+/// - Conv and Gemm: 0 (their bias add is not counted); a conv's fused activation: one per output
+///   element, as the standalone activation.
 /// - Data movement (Reshape, Flatten, Transpose, Concat, Split, Slice, Pad) and Identity, Dropout: 0.
 ///
 /// **Parameters**: a node's figure is the total element count of the distinct constants it reads
@@ -111,10 +112,12 @@ public enum CostModel {
     static func arithmetic(_ op: Op, inputs: [[Int]], outputs: [[Int]]) throws -> NodeCost {
         guard let out = outputs.first, let x = inputs.first else { return NodeCost() }
         switch op {
-        case .conv:
+        case .conv(let a):
             // Weight [Cout, Cin/group, k...]: each output element takes (Cin/group)·∏k MACs.
             guard inputs.count >= 2 else { return NodeCost() }
-            return NodeCost(macs: try count(out + inputs[1].dropFirst()))
+            // A fused activation costs what the standalone op would: one per output element.
+            return NodeCost(macs: try count(out + inputs[1].dropFirst()),
+                            otherOps: a.activation == nil ? 0 : try count(out))
         case .gemm(let a):
             guard x.count == 2 else { return NodeCost() }
             return NodeCost(macs: try count(out + [a.transA ? x[0] : x[1]]))

@@ -142,7 +142,7 @@ public struct Graph: Equatable, Sendable {
             throw IRError(types[input] == nil ? "input '\(input)' is not defined"
                                               : "input '\(input)' is defined after this node", node: node.name)
         }
-        let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: node.inputs.map { types[$0]! })
+        let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: try inputTypes(of: node))
         nodes.insert(node, at: index)
         for (name, t) in zip(node.outputs, outTypes) { types[name] = t }
         changeCount += 1
@@ -191,9 +191,11 @@ public struct Graph: Equatable, Sendable {
         for input in node.inputs where !available.contains(input) {
             throw IRError("input '\(input)' is not defined before this node", node: node.name)
         }
-        let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: node.inputs.map { types[$0]! })
-        for (name, t) in zip(node.outputs, outTypes) where types[name] != t {
-            throw IRError("new op changes the type of '\(name)' from \(types[name]!) to \(t)", node: node.name)
+        let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: try inputTypes(of: node))
+        for (name, t) in zip(node.outputs, outTypes) {
+            if let old = types[name], old != t {
+                throw IRError("new op changes the type of '\(name)' from \(old) to \(t)", node: node.name)
+            }
         }
         nodes[index] = node
         changeCount += 1
@@ -214,6 +216,14 @@ public struct Graph: Equatable, Sendable {
         set.formUnion(constantNames)
         for node in nodes.prefix(index) { set.formUnion(node.outputs) }
         return set
+    }
+
+    /// The types of a node's inputs, each of which must be defined.
+    private func inputTypes(of node: Node) throws -> [TensorType] {
+        try node.inputs.map { name in
+            guard let t = types[name] else { throw IRError("input '\(name)' is not defined", node: node.name) }
+            return t
+        }
     }
 
     private func requireNodeIndex(_ index: Int) throws {

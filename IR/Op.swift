@@ -9,13 +9,59 @@ public struct ConvAttributes: Hashable, Sendable {
     public var pads: [Int]
     public var dilations: [Int]
     public var group: Int
+    /// An activation applied to every output element after the bias, fused in by a pass (ONNX has
+    /// no such attribute; the exporter writes it back as a separate node). nil: none.
+    public var activation: FusedActivation?
 
-    public init(kernel: [Int], strides: [Int]? = nil, pads: [Int]? = nil, dilations: [Int]? = nil, group: Int = 1) {
+    public init(kernel: [Int], strides: [Int]? = nil, pads: [Int]? = nil, dilations: [Int]? = nil, group: Int = 1,
+                activation: FusedActivation? = nil) {
         self.kernel = kernel
         self.strides = strides ?? Array(repeating: 1, count: kernel.count)
         self.pads = pads ?? Array(repeating: 0, count: 2 * kernel.count)
         self.dilations = dilations ?? Array(repeating: 1, count: kernel.count)
         self.group = group
+        self.activation = activation
+    }
+}
+
+/// An elementwise activation folded into the op that produces its input (a convolution), so that
+/// a backend applies it while the output is still in registers instead of in a second sweep.
+public enum FusedActivation: Hashable, Sendable {
+    case relu
+    case leakyRelu(alpha: Float)
+    /// Clamps to [min, max]; Relu6 is clip(0, 6). An absent bound is -infinity / +infinity.
+    case clip(min: Float, max: Float)
+    case hardSwish
+
+    /// The standalone op that computes the same function (what the fused form expands back to).
+    public var op: Op {
+        switch self {
+        case .relu: return .relu
+        case .leakyRelu(let alpha): return .leakyRelu(alpha: alpha)
+        case .clip(let min, let max): return .clip(min: min, max: max)
+        case .hardSwish: return .hardSwish
+        }
+    }
+
+    /// The fused form of a standalone activation op, or nil when the op cannot be fused.
+    public init?(_ op: Op) {
+        switch op {
+        case .relu: self = .relu
+        case .leakyRelu(let alpha): self = .leakyRelu(alpha: alpha)
+        case .clip(let min, let max): self = .clip(min: min, max: max)
+        case .hardSwish: self = .hardSwish
+        default: return nil
+        }
+    }
+
+    /// Applies the activation to one value (the reference semantics, shared by passes and runtimes).
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .relu: return x > 0 ? x : 0
+        case .leakyRelu(let alpha): return x >= 0 ? x : alpha * x
+        case .clip(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
+        case .hardSwish: return x * Swift.min(Swift.max(x / 6 + 0.5, 0), 1)
+        }
     }
 }
 

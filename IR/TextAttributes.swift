@@ -7,6 +7,7 @@ enum TextAttributeValue: Equatable {
     case float(Float)
     case bool(Bool)
     case padMode(PadMode)
+    case activation(FusedActivation)
 }
 
 /// What literal an attribute takes, so the parser can read and range-check it before building the op.
@@ -22,6 +23,8 @@ enum TextAttributeKind {
     case float
     case bool
     case padMode
+    /// A fused activation: `relu`, `hard_swish`, `leaky_relu(alpha)` or `clip(min, max)`.
+    case activation
 }
 
 /// The mapping between `Op` values and their textual attributes. Printer and parser share it so
@@ -35,7 +38,8 @@ enum TextAttributes {
 
     /// The attributes of every op, by op name, in printing order. An op name missing here is unknown.
     static let schemas: [String: Schema] = [
-        "conv": window + [("group", .int)],
+        // `activation` prints only when set: an unfused conv reads as it did before fusion existed.
+        "conv": window + [("group", .int), ("activation", .activation)],
         "batch_norm": [("epsilon", .float)],
         "relu": [],
         "leaky_relu": [("alpha", .float)],
@@ -68,6 +72,7 @@ enum TextAttributes {
         switch op {
         case .conv(let a):
             return window(a.kernel, a.strides, a.pads, a.dilations) + [("group", .int(a.group))]
+                + (a.activation.map { [("activation", .activation($0))] } ?? [])
         case .batchNormalization(let epsilon):
             return [("epsilon", .float(epsilon))]
         case .leakyRelu(let alpha):
@@ -125,7 +130,8 @@ enum TextAttributes {
             return .conv(ConvAttributes(
                 kernel: kernel, strides: try a.ints("strides", default: ones(kernel.count)),
                 pads: try a.ints("pads", default: zeros(2 * kernel.count)),
-                dilations: try a.ints("dilations", default: ones(kernel.count)), group: try a.int("group", default: 1)))
+                dilations: try a.ints("dilations", default: ones(kernel.count)), group: try a.int("group", default: 1),
+                activation: try a.activation("activation")))
         case "batch_norm": return .batchNormalization(epsilon: try a.float("epsilon", default: 1e-5))
         case "relu": return .relu
         case "leaky_relu": return .leakyRelu(alpha: try a.float("alpha", default: 0.01))
@@ -168,6 +174,16 @@ enum TextAttributes {
         case "dropout": return .dropout(ratio: try a.float("ratio", default: 0.5))
         case "identity": return .identity
         default: throw IRError("unknown op '\(name)'")
+        }
+    }
+
+    /// The op names a fused activation is written with, the same as the standalone ops'.
+    static func activationText(_ activation: FusedActivation) -> String {
+        switch activation {
+        case .relu: return "relu"
+        case .hardSwish: return "hard_swish"
+        case .leakyRelu(let alpha): return "leaky_relu(" + TextPrinter.floatText(alpha) + ")"
+        case .clip(let lo, let hi): return "clip(" + TextPrinter.floatText(lo) + ", " + TextPrinter.floatText(hi) + ")"
         }
     }
 
@@ -220,6 +236,15 @@ enum TextAttributes {
             switch values[name] {
             case .bool(let v)?: return v
             case nil: if let fallback { return fallback } else { throw missing(name) }
+            default: throw wrongKind(name)
+            }
+        }
+
+        /// An absent activation means none.
+        func activation(_ name: String) throws -> FusedActivation? {
+            switch values[name] {
+            case .activation(let v)?: return v
+            case nil: return nil
             default: throw wrongKind(name)
             }
         }

@@ -283,6 +283,38 @@ private struct Parser {
             }
             attributes[key] = .padMode(mode)
             try advance()
+        case .activation:
+            attributes[key] = .activation(try parseActivation())
+        }
+    }
+
+    /// `relu` | `hard_swish` | `leaky_relu(alpha)` | `clip(min, max)`.
+    mutating func parseActivation() throws -> FusedActivation {
+        let choices = "a fused activation (relu, hard_swish, leaky_relu(alpha), clip(min, max))"
+        guard case .word(let w) = token.kind else { throw expected(choices) }
+        switch w {
+        case "relu":
+            try advance()
+            return .relu
+        case "hard_swish":
+            try advance()
+            return .hardSwish
+        case "leaky_relu":
+            try advance()
+            try expectPunct("(")
+            let alpha = try parseFloat()
+            try expectPunct(")")
+            return .leakyRelu(alpha: alpha)
+        case "clip":
+            try advance()
+            try expectPunct("(")
+            let lo = try parseFloat()
+            try expectPunct(",")
+            let hi = try parseFloat()
+            try expectPunct(")")
+            return .clip(min: lo, max: hi)
+        default:
+            throw expected(choices)
         }
     }
 

@@ -13,7 +13,8 @@
 /// ```
 ///
 /// Constants come first, in definition order, then the nodes in their (topological) order. Every
-/// attribute of every op is printed, defaults included, in a fixed order, and floats print in the
+/// attribute of every op is printed, defaults included, in a fixed order (the one exception: a
+/// conv's fused `activation` prints only when there is one, e.g. `activation = clip(0.0, 6.0)`), and floats print in the
 /// shortest form that reads back bit-exactly, so print → parse → print gives identical text.
 public enum TextPrinter {
     /// The text of a whole graph, ending with a newline.
@@ -106,6 +107,7 @@ public enum TextPrinter {
         case .float(let v): return floatText(v)
         case .bool(let v): return v ? "true" : "false"
         case .padMode(let m): return m.rawValue
+        case .activation(let a): return TextAttributes.activationText(a)
         }
     }
 

@@ -65,6 +65,12 @@ final class TextRoundTripTests: XCTestCase {
                                       outputs: node.outputs.map { prefix + $0 }))
             }
         }
+        // A conv with a fused activation too, which no plain sample has.
+        var fused = try TextOpSamples.sample(.conv).graph()
+        guard case .conv(var a) = fused.nodes[0].op else { return XCTFail("conv sample is not a conv") }
+        a.activation = .clip(min: 0, max: 6)
+        try fused.setOp(.conv(a), ofNodeAt: 0)
+        try g.appendNode(Node(name: "fused conv", op: fused.nodes[0].op, inputs: g.nodes[0].inputs, outputs: ["fused"]))
         try g.setOutputs(g.nodes.flatMap(\.outputs))
         try assertRoundTrip(g)
         try assertRoundTrip(g, elideConstantsAbove: 16)

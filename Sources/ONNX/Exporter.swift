@@ -1,0 +1,345 @@
+// Exporter: writes an IR graph as an ONNX model (opset 17) that onnx.checker and onnxruntime accept.
+
+import IR
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes IR graphs as ONNX models.
+///
+/// - Opset 17 of the default domain, IR version 8. Every IR op maps to one ONNX node, except a conv
+///   with a fused activation, which expands back to Conv followed by the activation node.
+/// - Constants become initializers with `raw_data` (float32, little-endian); attributes that ONNX
+///   takes as inputs (Reshape's shape, Slice's starts…, Split's sizes, Pad's pads, Clip's bounds)
+///   become extra int64 or float initializers named after their node.
+/// - A symbolic batch dimension is written as `dim_param`.
+///
+/// Graphs with elided constants cannot be exported, and neither can what opset 17 lacks
+/// (AveragePool with dilations, Pad in wrap mode).
+public enum ONNXExporter {
+    public static let opsetVersion = 17
+    public static let irVersion = 8
+
+    /// The serialized ModelProto of `graph`. `file` names the destination in errors.
+    public static func modelBytes(_ graph: Graph, file: String = "<memory>") throws -> [UInt8] {
+        var builder = GraphBuilder(graph: graph, file: file)
+        let graphMessage = try builder.build()
+        var model = ProtoMessage()
+        model.int(1, irVersion)
+        model.string(2, "s2dc")
+        model.string(3, "0.1.0")
+        model.message(7, graphMessage)
+        var opset = ProtoMessage()
+        opset.string(1, "")
+        opset.int(2, opsetVersion)
+        model.message(8, opset)
+        return model.bytes
+    }
+
+    /// Writes `graph` to `path` atomically: a temporary file in the same directory, renamed over
+    /// `path` only once it is complete, so a failure never leaves a half-written model.
+    public static func export(_ graph: Graph, to path: String) throws {
+        try writeAtomically(try modelBytes(graph, file: path), to: path)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it over `path`.
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let temp = path + ".tmp-\(getpid())"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw ONNXError(file: path, "cannot create \(temp): \(errnoText())") }
+    var written = 0
+    var failure: Int32 = 0
+    bytes.withUnsafeBytes { buffer in
+        while written < buffer.count {
+            let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                return
+            }
+            written += n
+        }
+    }
+    if failure == 0 && fsync(fd) != 0 { failure = errno }
+    if close(fd) != 0 && failure == 0 { failure = errno }
+    if failure == 0 && rename(temp, path) != 0 { failure = errno }
+    if failure != 0 {
+        unlink(temp)
+        throw ONNXError(file: path, "cannot write: \(errnoText(failure))")
+    }
+}
+
+/// ONNX TensorProto.DataType values used here.
+private enum DataType {
+    static let float = 1
+    static let int64 = 7
+}
+
+/// ONNX AttributeProto.AttributeType values used here.
+private enum AttributeType {
+    static let float = 1
+    static let int = 2
+    static let string = 3
+    static let ints = 7
+}
+
+/// Builds the GraphProto, keeping the names of extra initializers and values unique.
+private struct GraphBuilder {
+    let graph: Graph
+    let file: String
+    var message = ProtoMessage()
+    var initializers: [ProtoMessage] = []
+    var nodes: [ProtoMessage] = []
+    var used: Set<String>
+
+    init(graph: Graph, file: String) {
+        self.graph = graph
+        self.file = file
+        used = Set(graph.types.keys)
+    }
+
+    mutating func build() throws -> ProtoMessage {
+        for name in graph.constantNames {
+            guard let t = graph.constants[name] else { continue }
+            guard !t.isElided else {
+                throw ONNXError(file: file, "constant '\(name)' has no data (elided); export needs every weight")
+            }
+            initializers.append(Self.floatTensor(name, shape: t.shape, scalars: t.scalars))
+        }
+        for node in graph.nodes { try emit(node) }
+
+        var g = ProtoMessage()
+        for n in nodes { g.message(1, n) }
+        g.string(2, graph.name.isEmpty ? "main" : graph.name)
+        for t in initializers { g.message(5, t) }
+        for input in graph.inputs { g.message(11, Self.valueInfo(input.name, input.type)) }
+        for output in graph.outputs {
+            guard let type = graph.types[output] else { throw ONNXError(file: file, "graph output '\(output)' is not defined") }
+            g.message(12, Self.valueInfo(output, type))
+        }
+        return g
+    }
+
+    // MARK: Nodes
+
+    mutating func emit(_ node: Node) throws {
+        let file = self.file
+        let fail = { (message: String) in ONNXError(file: file, node: "'\(node.name)' (\(node.op.name))", message) }
+        var inputs = node.inputs
+        var outputs = node.outputs
+        var attributes: [ProtoMessage] = []
+        let type: String
+        switch node.op {
+        case .conv(let a):
+            type = "Conv"
+            attributes = [Self.ints("kernel_shape", a.kernel), Self.ints("strides", a.strides),
+                          Self.ints("pads", a.pads), Self.ints("dilations", a.dilations), Self.int("group", a.group)]
+            if let activation = a.activation {
+                // Conv writes a fresh value; the activation node writes the conv's IR output.
+                let pre = fresh(node.outputs[0] + "_preact")
+                outputs = [pre]
+                let activationNode = Node(name: node.name + "/activation", op: activation.op, inputs: [pre],
+                                          outputs: node.outputs)
+                nodes.append(Self.node(node.name, type, inputs, outputs, attributes))
+                try emit(activationNode)
+                return
+            }
+        case .batchNormalization(let epsilon):
+            type = "BatchNormalization"
+            attributes = [Self.float("epsilon", epsilon)]
+        case .relu: type = "Relu"
+        case .leakyRelu(let alpha):
+            type = "LeakyRelu"
+            attributes = [Self.float("alpha", alpha)]
+        case .clip(let lo, let hi):
+            type = "Clip"
+            // Absent bounds are left out: "" skips the optional min input.
+            let minName = lo == -.infinity ? "" : addScalar(node.name + "_min", lo)
+            inputs.append(minName)
+            if hi != .infinity { inputs.append(addScalar(node.name + "_max", hi)) }
+            while inputs.last == "" { inputs.removeLast() }
+        case .sigmoid: type = "Sigmoid"
+        case .hardSigmoid(let alpha, let beta):
+            type = "HardSigmoid"
+            attributes = [Self.float("alpha", alpha), Self.float("beta", beta)]
+        case .hardSwish: type = "HardSwish"
+        case .add: type = "Add"
+        case .sub: type = "Sub"
+        case .mul: type = "Mul"
+        case .div: type = "Div"
+        case .maxPool(let a):
+            type = "MaxPool"
+            attributes = [Self.ints("kernel_shape", a.kernel), Self.ints("strides", a.strides), Self.ints("pads", a.pads),
+                          Self.ints("dilations", a.dilations), Self.int("ceil_mode", a.ceilMode ? 1 : 0)]
+        case .averagePool(let a):
+            type = "AveragePool"
+            guard a.dilations.allSatisfy({ $0 == 1 }) else {
+                throw fail("AveragePool with dilations \(a.dilations) needs opset 19; the exporter writes opset 17")
+            }
+            attributes = [Self.ints("kernel_shape", a.kernel), Self.ints("strides", a.strides), Self.ints("pads", a.pads),
+                          Self.int("ceil_mode", a.ceilMode ? 1 : 0), Self.int("count_include_pad", a.countIncludePad ? 1 : 0)]
+        case .globalAveragePool: type = "GlobalAveragePool"
+        case .reduceMean(let axes, let keepDims):
+            type = "ReduceMean"
+            attributes = [Self.int("keepdims", keepDims ? 1 : 0)]
+            if !axes.isEmpty { attributes.insert(Self.ints("axes", axes), at: 0) }
+        case .lrn(let size, let alpha, let beta, let bias):
+            type = "LRN"
+            attributes = [Self.int("size", size), Self.float("alpha", alpha), Self.float("beta", beta), Self.float("bias", bias)]
+        case .gemm(let a):
+            type = "Gemm"
+            attributes = [Self.float("alpha", a.alpha), Self.float("beta", a.beta),
+                          Self.int("transA", a.transA ? 1 : 0), Self.int("transB", a.transB ? 1 : 0)]
+        case .matMul: type = "MatMul"
+        case .flatten(let axis):
+            type = "Flatten"
+            attributes = [Self.int("axis", axis)]
+        case .reshape(let shape, let allowZero):
+            type = "Reshape"
+            inputs.append(addInt64s(node.name + "_shape", shape))
+            attributes = [Self.int("allowzero", allowZero ? 1 : 0)]
+        case .transpose(let perm):
+            type = "Transpose"
+            attributes = [Self.ints("perm", perm)]
+        case .concat(let axis):
+            type = "Concat"
+            attributes = [Self.int("axis", axis)]
+        case .split(let axis, let sizes):
+            type = "Split"
+            inputs.append(addInt64s(node.name + "_split", sizes))
+            attributes = [Self.int("axis", axis)]
+        case .slice(let starts, let ends, let axes, let steps):
+            type = "Slice"
+            inputs += [addInt64s(node.name + "_starts", starts), addInt64s(node.name + "_ends", ends),
+                       addInt64s(node.name + "_axes", axes), addInt64s(node.name + "_steps", steps)]
+        case .pad(let pads, let mode, let value):
+            type = "Pad"
+            guard mode != .wrap else { throw fail("Pad in wrap mode needs opset 19; the exporter writes opset 17") }
+            inputs.append(addInt64s(node.name + "_pads", pads))
+            if mode == .constant { inputs.append(addScalar(node.name + "_value", value)) }
+            attributes = [Self.string("mode", mode.rawValue)]
+        case .softmax(let axis):
+            type = "Softmax"
+            attributes = [Self.int("axis", axis)]
+        case .dropout(let ratio):
+            type = "Dropout"
+            inputs.append(addScalar(node.name + "_ratio", ratio))
+        case .identity: type = "Identity"
+        }
+        nodes.append(Self.node(node.name, type, inputs, outputs, attributes))
+    }
+
+    /// A name no value of the graph or of the export uses yet.
+    mutating func fresh(_ base: String) -> String {
+        var name = base
+        var i = 1
+        while used.contains(name) {
+            name = "\(base)_\(i)"
+            i += 1
+        }
+        used.insert(name)
+        return name
+    }
+
+    mutating func addScalar(_ base: String, _ value: Float) -> String {
+        let name = fresh(base)
+        initializers.append(Self.floatTensor(name, shape: [], scalars: [value]))
+        return name
+    }
+
+    mutating func addInt64s(_ base: String, _ values: [Int]) -> String {
+        let name = fresh(base)
+        var t = ProtoMessage()
+        t.ints(1, [values.count])
+        t.int(2, DataType.int64)
+        t.string(8, name)
+        var raw: [UInt8] = []
+        raw.reserveCapacity(values.count * 8)
+        for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
+        t.data(9, raw)
+        initializers.append(t)
+        return name
+    }
+
+    // MARK: Messages
+
+    static func node(_ name: String, _ type: String, _ inputs: [String], _ outputs: [String],
+                     _ attributes: [ProtoMessage]) -> ProtoMessage {
+        var n = ProtoMessage()
+        for i in inputs { n.string(1, i) }
+        for o in outputs { n.string(2, o) }
+        n.string(3, name)
+        n.string(4, type)
+        for a in attributes { n.message(5, a) }
+        return n
+    }
+
+    static func floatTensor(_ name: String, shape: [Int], scalars: [Float]) -> ProtoMessage {
+        var t = ProtoMessage()
+        t.ints(1, shape)
+        t.int(2, DataType.float)
+        t.string(8, name)
+        var raw = [UInt8](repeating: 0, count: scalars.count * 4)
+        raw.withUnsafeMutableBytes { out in
+            for (i, x) in scalars.enumerated() { out.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+        }
+        t.data(9, raw)
+        return t
+    }
+
+    static func valueInfo(_ name: String, _ type: TensorType) -> ProtoMessage {
+        var shape = ProtoMessage()
+        for d in type.dims {
+            var dim = ProtoMessage()
+            switch d {
+            case .fixed(let v): dim.int(1, v)
+            case .symbol(let s): dim.string(2, s)
+            }
+            shape.message(1, dim)
+        }
+        var tensor = ProtoMessage()
+        tensor.int(1, DataType.float)
+        tensor.message(2, shape)
+        var typeProto = ProtoMessage()
+        typeProto.message(1, tensor)
+        var info = ProtoMessage()
+        info.string(1, name)
+        info.message(2, typeProto)
+        return info
+    }
+
+    static func int(_ name: String, _ value: Int) -> ProtoMessage {
+        var a = ProtoMessage()
+        a.string(1, name)
+        a.int(3, value)
+        a.int(20, AttributeType.int)
+        return a
+    }
+
+    static func ints(_ name: String, _ values: [Int]) -> ProtoMessage {
+        var a = ProtoMessage()
+        a.string(1, name)
+        a.ints(8, values)
+        a.int(20, AttributeType.ints)
+        return a
+    }
+
+    static func float(_ name: String, _ value: Float) -> ProtoMessage {
+        var a = ProtoMessage()
+        a.string(1, name)
+        a.float(2, value)
+        a.int(20, AttributeType.float)
+        return a
+    }
+
+    static func string(_ name: String, _ value: String) -> ProtoMessage {
+        var a = ProtoMessage()
+        a.string(1, name)
+        a.string(4, value)
+        a.int(20, AttributeType.string)
+        return a
+    }
+}

@@ -1,0 +1,98 @@
+// Opt: `s2dc opt MODEL --passes=...` runs named IR passes, as mlir-opt and LLVM opt do.
+
+import ArgumentParser
+import Foundation
+import IR
+import ONNX
+import Passes
+
+struct Opt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run IR passes on a model (ONNX or textual IR) and print or write the result.",
+        discussion: """
+            Pipelines are comma-separated pass names with options in braces, e.g.
+              --passes='fold-constants,fold-batchnorm,fuse-activation,dce'
+              --passes='canonicalize{max-iterations=20}'
+            --list-passes prints every pass with its summary and options. The output format follows \
+            the -o extension: .onnx writes ONNX (opset 17), anything else (.s2dir) textual IR.
+            """)
+
+    @Argument(help: "The input model: .onnx, or textual IR (.s2dir or any other extension).")
+    var model: String?
+
+    @Option(name: .long, help: "The pass pipeline to run.")
+    var passes: String = ""
+
+    @Option(name: .shortAndLong, help: "Write the result here (.onnx: ONNX; otherwise textual IR).")
+    var output: String?
+
+    @Flag(help: "Print the resulting IR to standard output.")
+    var printIr = false
+
+    @Flag(help: "Print the IR after every pass to standard error.")
+    var printIrAfterAll = false
+
+    @Flag(help: "Print what each pass changed (to standard error).")
+    var stats = false
+
+    @Flag(help: "Run the verifier on the input and after every pass.")
+    var verifyEach = false
+
+    @Flag(help: "Print constant data in full when printing IR.")
+    var printConstants = false
+
+    @Flag(help: "List every registered pass with its summary and options, and exit.")
+    var listPasses = false
+
+    @Option(name: .customLong("load-pass-plugin"), help: "A shared library whose passes to register (repeatable).")
+    var plugins: [String] = []
+
+    func validate() throws {
+        if !listPasses && model == nil { throw ValidationError("missing the input model (or --list-passes)") }
+    }
+
+    func run() throws {
+        for plugin in plugins { try PassPlugin.load(path: plugin) }
+        if listPasses {
+            print(PassRegistry.shared.listing(), terminator: "")
+            return
+        }
+        guard let model else { return }
+        var manager = try PassManager(pipeline: passes, verifyEach: verifyEach)
+        let limit = printConstants ? nil : 16
+        if printIrAfterAll {
+            manager.afterPass = { pass, graph in
+                printError("// ----- IR after \(pass) ----- //\n" + TextPrinter.print(graph, elideConstantsAbove: limit))
+            }
+        }
+        var graph = try load(model)
+        let statistics = try manager.run(&graph)
+        if stats { printError(PassStatistics.table(statistics), terminator: "") }
+        if printIr { print(TextPrinter.print(graph, elideConstantsAbove: limit), terminator: "") }
+        if let output {
+            if output.hasSuffix(".onnx") {
+                try ONNXExporter.export(graph, to: output)
+            } else {
+                try writeAtomically(Array(TextPrinter.print(graph, elideConstantsAbove: nil).utf8), to: output)
+            }
+        }
+    }
+
+    /// ONNX by extension, textual IR otherwise.
+    private func load(_ path: String) throws -> Graph {
+        if path.hasSuffix(".onnx") { return try ONNXLoader.load(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(path): cannot read the file")
+        }
+        do {
+            return try TextParser.parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+}
+
+/// Writes to standard error (diagnostic output that must not mix with IR on standard output).
+private func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}

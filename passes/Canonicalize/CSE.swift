@@ -1,0 +1,79 @@
+// CSE: merges nodes that compute the same op on the same inputs, and constants with the same data.
+//
+// Before:
+//   const %a: f32[2] = dense<[1.0, 2.0]>
+//   const %b: f32[2] = dense<[1.0, 2.0]>
+//   %r1 = relu(%x)
+//   %r2 = relu(%x)
+//   %s = add(%r1, %r2)
+//   %t = mul(%s, %b)
+// After:
+//   const %a: f32[2] = dense<[1.0, 2.0]>
+//   %r1 = relu(%x)
+//   %s = add(%r1, %r1)
+//   %t = mul(%s, %a)
+//
+// The earlier definition survives. Constants merge only when shape and every bit agree (elided
+// constants never merge: their data is unknown). A duplicate whose result is a graph output stays,
+// so that output names do not change.
+
+import IR
+
+/// Common-subexpression elimination (see the file comment).
+public struct CSE: Pass {
+    public static let name = "cse"
+    public static let summary = "Merges nodes computing the same op on the same inputs, and identical constants"
+
+    public init(options: PassOptions) throws {}
+
+    public func run(on graph: inout Graph) throws {
+        try mergeConstants(&graph)
+        try mergeNodes(&graph)
+    }
+
+    private struct ConstantKey: Hashable {
+        let shape: [Int]
+        let bits: [UInt32]
+    }
+
+    private func mergeConstants(_ graph: inout Graph) throws {
+        var first: [ConstantKey: String] = [:]
+        for name in graph.constantNames {
+            guard let t = graph.constantData(name) else { continue }
+            let key = ConstantKey(shape: t.shape, bits: t.scalars.map(\.bitPattern))
+            guard let earlier = first[key] else {
+                first[key] = name
+                continue
+            }
+            guard !graph.isOutput(name) else { continue }
+            if !graph.users(of: name).isEmpty { try graph.replaceAllUses(of: name, with: earlier) }
+            try graph.removeConstant(name)
+        }
+    }
+
+    /// A node's computation: op and inputs, without its name and outputs.
+    private struct NodeKey: Hashable {
+        let op: Op
+        let inputs: [String]
+    }
+
+    private func mergeNodes(_ graph: inout Graph) throws {
+        var first: [NodeKey: [String]] = [:]
+        var index = 0
+        while index < graph.nodes.count {
+            let node = graph.nodes[index]
+            let key = NodeKey(op: node.op, inputs: node.inputs)
+            // NaN attributes make an op unequal to itself; such a node is simply never merged.
+            guard let earlier = first[key], earlier.count == node.outputs.count,
+                  !node.outputs.contains(where: graph.isOutput) else {
+                if first[key] == nil { first[key] = node.outputs }
+                index += 1
+                continue
+            }
+            for (dup, keep) in zip(node.outputs, earlier) where !graph.users(of: dup).isEmpty {
+                try graph.replaceAllUses(of: dup, with: keep)
+            }
+            try graph.removeNode(at: index)
+        }
+    }
+}

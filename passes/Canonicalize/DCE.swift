@@ -1,0 +1,41 @@
+// DCE: removes nodes and constants that no graph output depends on.
+//
+// Before:
+//   const %unused: f32[4] = dense<...>
+//   %a = relu(%x)
+//   %dead = sigmoid(%a)
+//   %y = softmax(%a) {axis = 1}
+//   return %y
+// After:
+//   %a = relu(%x)
+//   %y = softmax(%a) {axis = 1}
+//   return %y
+//
+// Graph inputs stay even when unused: they are the graph's interface.
+
+import IR
+
+/// Dead-code elimination (see the file comment).
+public struct DCE: Pass {
+    public static let name = "dce"
+    public static let summary = "Removes nodes and constants that no graph output depends on"
+
+    public init(options: PassOptions) throws {}
+
+    public func run(on graph: inout Graph) throws {
+        // Live values, found backwards from the outputs in one sweep (nodes are in topological order).
+        var live = Set(graph.outputs)
+        var deadNodes: [Int] = []
+        for (i, node) in graph.nodes.enumerated().reversed() {
+            if node.outputs.contains(where: live.contains) {
+                live.formUnion(node.inputs)
+            } else {
+                deadNodes.append(i)
+            }
+        }
+        // Descending indices: removing a node never shifts one still to be removed, and a dead
+        // node's readers (later, also dead) are already gone when it is removed.
+        for i in deadNodes { try graph.removeNode(at: i) }
+        for name in graph.constantNames where !live.contains(name) { try graph.removeConstant(name) }
+    }
+}

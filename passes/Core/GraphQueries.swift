@@ -1,0 +1,46 @@
+// GraphQueries: small graph questions and tidy-ups that several passes share.
+
+import IR
+
+extension Graph {
+    /// The one node that reads `value`, when exactly one node reads it (once) and it is not a graph
+    /// output: the condition for folding a producer into its consumer or the other way round.
+    public func soleUser(of value: String) -> Int? {
+        guard !isOutput(value) else { return nil }
+        let readers = users(of: value)
+        guard readers.count == 1, nodes[readers[0]].inputs.filter({ $0 == value }).count == 1 else { return nil }
+        return readers[0]
+    }
+
+    /// The data of a constant, when `value` is a constant whose data is present (not elided).
+    public func constantData(_ value: String) -> Tensor? {
+        guard let t = constants[value], !t.isElided else { return nil }
+        return t
+    }
+
+    /// Adds a constant under a fresh name derived from `base` and returns that name.
+    @discardableResult
+    public mutating func addFreshConstant(_ base: String, _ tensor: Tensor) throws -> String {
+        let name = freshName(base)
+        try addConstant(name, tensor)
+        return name
+    }
+
+    /// Removes each named constant that nothing reads any more (and that is not an output).
+    public mutating func removeConstantsIfUnused(_ names: [String]) throws {
+        for name in names where constants[name] != nil && !isOutput(name) && users(of: name).isEmpty {
+            try removeConstant(name)
+        }
+    }
+
+    /// Makes readers of the node's single output read `replacement`, then removes the node and
+    /// any constants it read that became unused. For eliminating a node whose result equals
+    /// another value (identity, a folded op).
+    public mutating func replaceNode(at index: Int, withValue replacement: String) throws {
+        let node = nodes[index]
+        try replaceAllUses(of: node.outputs[0], with: replacement)
+        guard let i = nodes.firstIndex(of: node) else { return }
+        try removeNode(at: i)
+        try removeConstantsIfUnused(node.inputs)
+    }
+}
