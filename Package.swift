@@ -62,6 +62,8 @@ let package = Package(
             // Fixtures: the plugin package, built by a test. Pending: tests that need the Runtime
             // module, which is not in this package yet (see the file's header).
             exclude: ["Fixtures", "Pending"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
