@@ -1,4 +1,5 @@
 // Conv: convolution as im2col + cblas_sgemm, 1×1 as a plain sgemm, depthwise by a direct kernel.
+import Foundation
 import IR
 
 extension Kernels {
@@ -7,14 +8,21 @@ extension Kernels {
     /// `.none`, is applied to the result (the interpreter fuses a following Relu or Clip this way).
     public static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes,
                             outputShape: [Int], activation: Activation = .none) -> Tensor {
+        conv(x, weight: weight, bias: bias, attributes: a, outputShape: outputShape, activation: activation,
+             input: .nchw, output: .nchw)
+    }
+
+    /// Conv reading and writing 2-D image data in the given layouts (1-D and 3-D: NCHW only).
+    static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes, outputShape: [Int],
+                     activation: Activation, input: DataLayout, output: DataLayout) -> Tensor {
         let n = x.shape[0], cin = x.shape[1], cout = outputShape[1]
         let group = a.group
         let cg = cin / group, coutg = cout / group
-        let outPixels = outputShape.dropFirst(2).reduce(1, *)
-        let kernelSize = a.kernel.reduce(1, *)
-        let k = cg * kernelSize
+        let k = cg * a.kernel.reduce(1, *)
+        let inLayout = PlaneLayout(input, shape: x.shape), outLayout = PlaneLayout(output, shape: outputShape)
+        var biasApplied = false
         var y = Tensor.filled(shape: outputShape) { out in
-            guard let yp = out.baseAddress, n > 0, cout > 0, outPixels > 0 else { return }
+            guard let yp = out.baseAddress, !out.isEmpty else { return }
             x.scalars.withUnsafeBufferPointer { xb in
                 weight.scalars.withUnsafeBufferPointer { wb in
                     guard let xp = xb.baseAddress, let wp = wb.baseAddress else {
@@ -25,9 +33,15 @@ extension Kernels {
                     if let g = WindowGeometry(input: x.shape, output: outputShape, kernel: a.kernel, strides: a.strides,
                                               pads: a.pads, dilations: a.dilations) {
                         if cg == 1 && group > 1 {
-                            depthwiseConv2D(xp, wp, yp, batch: n, channels: cin, multiplier: coutg, g)
+                            let b = bias?.scalars ?? [Float](repeating: 0, count: cout)
+                            b.withUnsafeBufferPointer { bb in
+                                depthwiseConv2D(xp, wp, bb.baseAddress, yp, batch: n, channels: cin, multiplier: coutg, g,
+                                                input: inLayout, output: outLayout, activation: activation)
+                            }
+                            biasApplied = true
                         } else {
-                            conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g)
+                            conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
+                                   input: inLayout, output: outLayout, cnhwOutput: output == .cnhw)
                         }
                     } else {
                         let spatial = x.shape.count - 2
@@ -39,24 +53,24 @@ extension Kernels {
                 }
             }
         }
-        addBias(&y, bias, activation: activation)
+        if !biasApplied { addBias(&y, bias, activation: activation, layout: output) }
         return y
     }
 
     /// Adds a per-channel bias (dimension 1) and applies the activation, in one pass.
-    static func addBias(_ y: inout Tensor, _ bias: Tensor?, activation: Activation) {
+    static func addBias(_ y: inout Tensor, _ bias: Tensor?, activation: Activation, layout: DataLayout = .nchw) {
         guard y.shape.count >= 2 else { return }
-        let n = y.shape[0], c = y.shape[1], plane = y.shape.dropFirst(2).reduce(1, *)
         if bias == nil && activation == .none { return }
+        let n = y.shape[0], c = y.shape[1], plane = y.shape.dropFirst(2).reduce(1, *)
+        // A channel's planes are one run in CNHW, N runs in NCHW.
+        let (runs, run, runStride, channelStride) = layout == .cnhw ? (1, n * plane, 0, n * plane) : (n, plane, c * plane, plane)
         y.scalars.withUnsafeMutableBufferPointer { out in
             guard let p = out.baseAddress else { return }
-            for i in 0..<n {
-                for ch in 0..<c {
-                    let row = UnsafeMutableBufferPointer(start: p + (i * c + ch) * plane, count: plane)
-                    if let bias {
-                        let b = bias.scalars[ch]
-                        if b != 0 { for j in 0..<plane { row[j] += b } }
-                    }
+            for ch in 0..<c {
+                let b = bias?.scalars[ch] ?? 0
+                for r in 0..<runs {
+                    let row = UnsafeMutableBufferPointer(start: p + ch * channelStride + r * runStride, count: run)
+                    if b != 0 { for j in 0..<run { row[j] += b } }
                     activation.apply(row)
                 }
             }
@@ -64,26 +78,39 @@ extension Kernels {
     }
 }
 
-/// Images whose output planes are smaller than this many pixels are batched into one GEMM, since
-/// OpenBLAS is slow on narrow matrices (late ResNet stages at 7×7 give N = 49).
-private let minimumGEMMColumns = 1024
-/// The im2col scratch matrix is kept under this many floats (64 MiB).
-private let maximumScratchFloats = 16 << 20
+/// Convolution tuning. Images are batched into one GEMM so that it has enough columns (OpenBLAS is
+/// slow on narrow matrices: late ResNet stages give 49 columns per image), but only while the
+/// im2col matrix of the chunk stays about cache-sized, since the GEMM reads it right after.
+enum ConvTuning {
+    /// The im2col bytes one chunk aims for.
+    nonisolated(unsafe) static var chunkBytes = Int(ProcessInfo.processInfo.environment["S2DC_CONV_CHUNK_BYTES"] ?? "") ?? (4 << 20)
+    /// Fewest and most GEMM columns a chunk aims for, whatever its size in bytes.
+    nonisolated(unsafe) static var columnRange = 256...4096
 
-/// Regular (and grouped) 2-D convolution: one GEMM per group per chunk of images.
+    /// Images per GEMM for planes of `pixels` output pixels and `k` rows of im2col.
+    static func imagesPerChunk(pixels: Int, k: Int, batch: Int) -> Int {
+        let target = min(max(chunkBytes / (4 * max(k, 1)), columnRange.lowerBound), columnRange.upperBound)
+        return max(1, min(batch, target / max(pixels, 1)))
+    }
+}
+
+/// Regular (and grouped) 2-D convolution: one GEMM per group per chunk of images, writing rows in
+/// place when the output is CNHW (or the chunk is one image), else through a scratch matrix.
 private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                    batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometry) {
+                    batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometry,
+                    input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool) {
     let cg = cin / group, coutg = cout / group
     let pixels = g.outPixels
     let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
         && g.padLeft == 0 && g.outHeight == g.height && g.outWidth == g.width
-    // Images per GEMM: enough to give the GEMM wide matrices, bounded by the scratch size.
-    var chunk = pixels >= minimumGEMMColumns ? 1 : min(n, (minimumGEMMColumns + pixels - 1) / pixels)
-    chunk = max(1, min(chunk, maximumScratchFloats / max(1, k * pixels)))
+    let chunk = ConvTuning.imagesPerChunk(pixels: pixels, k: k, batch: n)
+    // A 1×1 convolution reads its input as the GEMM's B directly when a chunk's columns are one
+    // strided matrix: a single image, or consecutive images of a CNHW input.
+    let inputIsMatrix = pointwise && (chunk == 1 || input.imageStride == g.inPixels)
     let columns = chunk * pixels
-    let needsColumns = !(pointwise && chunk == 1)
-    let col = UnsafeMutablePointer<Float>.allocate(capacity: needsColumns ? k * columns : 0)
-    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: chunk > 1 ? coutg * columns : 0)
+    let col = UnsafeMutablePointer<Float>.allocate(capacity: inputIsMatrix ? 0 : k * columns)
+    let scatter = chunk > 1 && !cnhwOutput
+    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: scatter ? coutg * columns : 0)
     defer { col.deallocate(); tmp.deallocate() }
 
     var first = 0
@@ -93,24 +120,27 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
             let wg = w + gi * coutg * k
             let b: UnsafePointer<Float>
             let ldb: Int
-            if needsColumns {
+            if inputIsMatrix {
+                b = x + input.offset(image: first, channel: gi * cg)
+                ldb = input.channelStride
+            } else {
                 for i in 0..<count {
-                    let src = x + ((first + i) * cin + gi * cg) * g.inPixels
-                    im2col2D(src, channels: cg, g, into: col, rowStride: count * pixels, columnOffset: i * pixels)
+                    im2col2D(x + input.offset(image: first + i, channel: gi * cg), channels: cg, channelStride: input.channelStride,
+                             g, into: col, rowStride: count * pixels, columnOffset: i * pixels)
                 }
-                b = UnsafePointer(col); ldb = count * pixels
-            } else {
-                b = x + (first * cin + gi * cg) * g.inPixels; ldb = pixels
+                b = UnsafePointer(col)
+                ldb = count * pixels
             }
-            if count == 1 {
-                sgemm(m: coutg, n: pixels, k: k, a: wg, lda: k, b: b, ldb: ldb,
-                      c: y + (first * cout + gi * coutg) * pixels, ldc: pixels)
+            if !scatter {
+                // Row m of this GEMM is channel gi·coutg + m of images first..<first+count: contiguous
+                // in CNHW, and for a single image in NCHW; rows are channelStride apart.
+                sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb,
+                      c: y + output.offset(image: first, channel: gi * coutg), ldc: output.channelStride)
             } else {
-                // One GEMM over the chunk, then each image's rows move to their NCHW place.
                 sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb, c: tmp, ldc: count * pixels)
                 for i in 0..<count {
                     for m in 0..<coutg {
-                        (y + ((first + i) * cout + gi * coutg + m) * pixels)
+                        (y + output.offset(image: first + i, channel: gi * coutg + m))
                             .update(from: tmp + m * count * pixels + i * pixels, count: pixels)
                     }
                 }
@@ -120,7 +150,7 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
     }
 }
 
-/// Convolution over 3 or more spatial dimensions: N-d im2col, one GEMM per image and group.
+/// Convolution over 3 or more spatial dimensions: N-d im2col, one GEMM per image and group (NCHW).
 private func convND(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                     batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometryND) {
     let cg = cin / group, coutg = cout / group, pixels = g.outPixels

@@ -57,3 +57,39 @@ struct WindowGeometry {
         return lo < hi ? lo..<hi : 0..<0
     }
 }
+
+/// Where each N×C plane (one image's one channel, H·W contiguous floats) starts in a buffer.
+///
+/// NCHW puts an image's channels next to each other; CNHW (which the interpreter uses inside
+/// convolution chains at batch > 1) puts a channel's images next to each other, so that one GEMM
+/// covers many images and writes its rows in place.
+struct PlaneLayout {
+    var imageStride: Int
+    var channelStride: Int
+
+    func offset(image: Int, channel: Int) -> Int { image * imageStride + channel * channelStride }
+
+    static func nchw(channels: Int, plane: Int) -> PlaneLayout { PlaneLayout(imageStride: channels * plane, channelStride: plane) }
+    static func cnhw(batch: Int, plane: Int) -> PlaneLayout { PlaneLayout(imageStride: plane, channelStride: batch * plane) }
+
+    /// The layout of a tensor of logical shape N×C×spatial stored in `layout`.
+    init(_ layout: DataLayout, shape: [Int]) {
+        let plane = shape.dropFirst(2).reduce(1, *)
+        switch layout {
+        case .nchw: self = .nchw(channels: shape.count > 1 ? shape[1] : 1, plane: plane)
+        case .cnhw: self = .cnhw(batch: shape[0], plane: plane)
+        }
+    }
+
+    init(imageStride: Int, channelStride: Int) {
+        self.imageStride = imageStride
+        self.channelStride = channelStride
+    }
+}
+
+/// The order of the first two dimensions of an image tensor in memory. Shapes are always written
+/// N×C×…; only the storage differs.
+public enum DataLayout: Hashable, Sendable {
+    case nchw
+    case cnhw
+}

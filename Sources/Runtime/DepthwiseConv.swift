@@ -1,37 +1,155 @@
 // DepthwiseConv: the direct kernel for convolutions where each group reads one input channel.
 
-/// Depthwise 2-D convolution (group = Cin, Cout = Cin·multiplier) without bias: output channel o
-/// reads input channel o / multiplier. For each kernel tap, the rows and columns that fall inside
-/// the image are computed once, so the inner loop has no bounds checks and, at stride 1, runs over
-/// contiguous memory.
-func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                     batch n: Int, channels: Int, multiplier: Int, _ g: WindowGeometry) {
-    let cout = channels * multiplier
+/// Depthwise 2-D convolution (group = Cin, Cout = Cin·multiplier): output channel o reads input
+/// channel o / multiplier, adds `bias[o]` and applies the activation.
+///
+/// Each input plane is copied once into a zero-bordered scratch plane, so the taps need no bounds
+/// checks; output rows are then computed eight columns at a time with SIMD vectors (stride 2 loads
+/// sixteen and keeps the even lanes). Planes are found through strides so that the kernel reads and
+/// writes both NCHW and CNHW data. Dilated kernels and strides above 2 take a scalar path.
+func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                     _ y: UnsafeMutablePointer<Float>, batch n: Int, channels: Int, multiplier: Int,
+                     _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout, activation: Activation) {
+    let vectorized = g.dilationH == 1 && g.dilationW == 1 && g.strideH <= 2 && g.strideW <= 2
+    let chunks = (g.outWidth + 7) / 8
+    // Scratch plane: rows cover every input row a kernel tap reads; columns cover every vector load.
+    let padW = vectorized ? max(g.strideW * 8 * chunks + g.kernelW + 8, g.padLeft + g.width) : 0
+    let padH = vectorized ? max((g.outHeight - 1) * g.strideH + g.kernelH, g.padTop + g.height) : 0
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: padH * padW)
+    padded.initialize(repeating: 0, count: padH * padW)
+    defer { padded.deallocate() }
     let taps = g.kernelH * g.kernelW
-    let wo = g.outWidth, sw = g.strideW
     for i in 0..<n {
-        for oc in 0..<cout {
-            let src = x + (i * channels + oc / multiplier) * g.inPixels
-            let dst = y + (i * cout + oc) * g.outPixels
-            dst.update(repeating: 0, count: g.outPixels)
-            let weights = w + oc * taps
-            for ky in 0..<g.kernelH {
-                let rows = g.validRows(ky: ky)
-                for kx in 0..<g.kernelW {
-                    let cols = g.validColumns(kx: kx)
-                    let wv = weights[ky * g.kernelW + kx]
-                    if cols.isEmpty { continue }
-                    for oy in rows {
-                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        let s = src + iy * g.width + kx * g.dilationW - g.padLeft
-                        let d = dst + oy * wo
-                        if sw == 1 {
-                            for ox in cols { d[ox] += wv * s[ox] }
-                        } else {
-                            for ox in cols { d[ox] += wv * s[ox * sw] }
-                        }
+        for ic in 0..<channels {
+            let src = x + input.offset(image: i, channel: ic)
+            if vectorized {
+                // Element loops, not memcpy calls: rows are only 7–56 floats long.
+                for iy in 0..<g.height {
+                    let d = padded + (g.padTop + iy) * padW + g.padLeft, s = src + iy * g.width
+                    for ix in 0..<g.width { d[ix] = s[ix] }
+                }
+            }
+            for m in 0..<multiplier {
+                let oc = ic * multiplier + m
+                let dst = y + output.offset(image: i, channel: oc)
+                let b = bias?[oc] ?? 0
+                if vectorized {
+                    depthwisePlane(padded, padW: padW, weights: w + oc * taps, bias: b, dst, g, chunks: chunks,
+                                   activation: activation)
+                } else {
+                    depthwisePlaneScalar(src, weights: w + oc * taps, bias: b, dst, g)
+                    activation.apply(UnsafeMutableBufferPointer(start: dst, count: g.outPixels))
+                }
+            }
+        }
+    }
+}
+
+/// One output plane from a zero-bordered input plane, eight output columns per vector.
+private func depthwisePlane(_ p: UnsafePointer<Float>, padW: Int, weights: UnsafePointer<Float>, bias: Float,
+                            _ dst: UnsafeMutablePointer<Float>, _ g: WindowGeometry, chunks: Int,
+                            activation: Activation) {
+    let wo = g.outWidth
+    let fused: (lo: Float, hi: Float)?
+    switch activation {
+    case .none: fused = (-.infinity, .infinity)
+    case .relu: fused = (0, .infinity)
+    case .clip(let lo, let hi): fused = lo <= hi ? (lo, hi) : nil
+    default: fused = nil
+    }
+    let kw = g.kernelW
+    if g.kernelH == 3 && kw == 3 {
+        // The common 3×3 case with its nine weights held in registers.
+        let w0 = SIMD8(repeating: weights[0]), w1 = SIMD8(repeating: weights[1]), w2 = SIMD8(repeating: weights[2])
+        let w3 = SIMD8(repeating: weights[3]), w4 = SIMD8(repeating: weights[4]), w5 = SIMD8(repeating: weights[5])
+        let w6 = SIMD8(repeating: weights[6]), w7 = SIMD8(repeating: weights[7]), w8 = SIMD8(repeating: weights[8])
+        for oy in 0..<g.outHeight {
+            let r0 = p + oy * g.strideH * padW, r1 = r0 + padW, r2 = r1 + padW
+            for c in 0..<chunks {
+                var acc = SIMD8<Float>(repeating: bias)
+                if g.strideW == 1 {
+                    let o = c * 8
+                    acc += w0 * load8(r0 + o) + w1 * load8(r0 + o + 1) + w2 * load8(r0 + o + 2)
+                    acc += w3 * load8(r1 + o) + w4 * load8(r1 + o + 1) + w5 * load8(r1 + o + 2)
+                    acc += w6 * load8(r2 + o) + w7 * load8(r2 + o + 1) + w8 * load8(r2 + o + 2)
+                } else {
+                    let o = c * 16
+                    acc += w0 * load8even(r0 + o) + w1 * load8even(r0 + o + 1) + w2 * load8even(r0 + o + 2)
+                    acc += w3 * load8even(r1 + o) + w4 * load8even(r1 + o + 1) + w5 * load8even(r1 + o + 2)
+                    acc += w6 * load8even(r2 + o) + w7 * load8even(r2 + o + 1) + w8 * load8even(r2 + o + 2)
+                }
+                store(acc, fused, dst + oy * wo, chunk: c, width: wo, room: (g.outHeight - oy) * wo)
+            }
+        }
+    } else {
+        for oy in 0..<g.outHeight {
+            let top = p + oy * g.strideH * padW
+            for c in 0..<chunks {
+                var acc = SIMD8<Float>(repeating: bias)
+                for ky in 0..<g.kernelH {
+                    let r = top + ky * padW
+                    for kx in 0..<kw {
+                        let v = g.strideW == 1 ? load8(r + c * 8 + kx) : load8even(r + c * 16 + kx)
+                        acc += weights[ky * kw + kx] * v
                     }
                 }
+                store(acc, fused, dst + oy * wo, chunk: c, width: wo, room: (g.outHeight - oy) * wo)
+            }
+        }
+    }
+    if fused == nil { activation.apply(UnsafeMutableBufferPointer(start: dst, count: g.outPixels)) }
+}
+
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Elements 0, 2, …, 14 from `p` (the taps of eight stride-2 outputs).
+@inline(__always)
+private func load8even(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+}
+
+/// Clamps eight outputs to the fused activation's bounds (nil: none fused) and stores the ones
+/// inside the row. Comparisons are false for NaN, so NaN passes as in the scalar activation.
+///
+/// A chunk that runs past the end of a row is still stored whole when the plane has `room` for
+/// it (the floats from this row's start to the plane's end): the extra lanes land in the next
+/// rows, which are computed (and overwritten) after this one. That keeps narrow planes (7 wide)
+/// to one vector store per row.
+@inline(__always)
+private func store(_ value: SIMD8<Float>, _ bounds: (lo: Float, hi: Float)?, _ row: UnsafeMutablePointer<Float>,
+                   chunk c: Int, width: Int, room: Int) {
+    var acc = value
+    if let (lo, hi) = bounds {
+        acc.replace(with: SIMD8(repeating: hi), where: acc .> hi)
+        acc.replace(with: SIMD8(repeating: lo), where: acc .< lo)
+    }
+    let start = c * 8
+    if start + 8 <= width || start + 8 <= room {
+        UnsafeMutableRawPointer(row + start).storeBytes(of: acc, as: SIMD8<Float>.self)
+    } else {
+        for j in 0..<(width - start) { row[start + j] = acc[j] }
+    }
+}
+
+/// One output plane with bounds computed per tap (dilations, strides above 2).
+private func depthwisePlaneScalar(_ src: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
+                                  _ dst: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+    let wo = g.outWidth, sw = g.strideW
+    dst.update(repeating: bias, count: g.outPixels)
+    for ky in 0..<g.kernelH {
+        let rows = g.validRows(ky: ky)
+        for kx in 0..<g.kernelW {
+            let cols = g.validColumns(kx: kx)
+            let wv = weights[ky * g.kernelW + kx]
+            if cols.isEmpty { continue }
+            for oy in rows {
+                let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                let s = src + iy * g.width + kx * g.dilationW - g.padLeft
+                let d = dst + oy * wo
+                for ox in cols { d[ox] += wv * s[ox * sw] }
             }
         }
     }

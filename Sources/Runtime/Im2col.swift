@@ -1,44 +1,69 @@
 // Im2col: unfolds sliding windows into the columns of a matrix, so that a convolution is one GEMM.
 import Foundation
 
-/// Writes the 2-D im2col matrix of `channels` input planes (`src`, each `geometry.inPixels` long)
+/// Writes the 2-D im2col matrix of `channels` input planes (`src`, planes `channelStride` apart)
 /// into `dst`: row (c·kh + ky)·kw + kx, column `columnOffset` + oy·Wo + ox holds the input under
 /// that kernel tap for that output pixel, or 0 in the padding. Rows are `rowStride` apart, so
 /// several images can share one matrix side by side.
-func im2col2D(_ src: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry,
+func im2col2D(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, _ g: WindowGeometry,
               into dst: UnsafeMutablePointer<Float>, rowStride: Int, columnOffset: Int) {
-    let wo = g.outWidth
+    let wo = g.outWidth, ho = g.outHeight
+    // Stride 1 with the output as wide as the input: a tap's whole row is the input plane shifted
+    // by one offset, so it is one copy plus zeroing of the columns that wrapped around. (Per-row
+    // copies of 7–28 floats spend more time in calls than in moving data.)
+    let shifted = g.strideH == 1 && g.strideW == 1 && g.width == wo
     var row = 0
     for c in 0..<channels {
-        let plane = src + c * g.inPixels
+        let plane = src + c * channelStride
         for ky in 0..<g.kernelH {
             let rows = g.validRows(ky: ky)
             for kx in 0..<g.kernelW {
                 let cols = g.validColumns(kx: kx)
                 let out = dst + row * rowStride + columnOffset
                 row += 1
-                for oy in 0..<g.outHeight {
+                let dy = ky * g.dilationH - g.padTop, dx = kx * g.dilationW - g.padLeft
+                if rows.isEmpty || cols.isEmpty {
+                    fill(out, 0, count: ho * wo)
+                    continue
+                }
+                if shifted {
+                    // Output index t reads input index t + dy·W + dx; clip t to the plane.
+                    let shift = dy * g.width + dx
+                    let lo = max(rows.lowerBound * wo, -shift), hi = min(rows.upperBound * wo, g.inPixels - shift)
+                    fill(out, 0, count: lo)
+                    if hi > lo { (out + lo).update(from: plane + lo + shift, count: hi - lo) }
+                    fill(out + max(hi, lo), 0, count: ho * wo - max(hi, lo))
+                    if cols.count < wo {
+                        for oy in rows {
+                            let r = out + oy * wo
+                            for ox in 0..<cols.lowerBound { r[ox] = 0 }
+                            for ox in cols.upperBound..<wo { r[ox] = 0 }
+                        }
+                    }
+                    continue
+                }
+                for oy in 0..<ho {
                     let r = out + oy * wo
-                    guard rows.contains(oy), !cols.isEmpty else {
-                        r.update(repeating: 0, count: wo)
+                    guard rows.contains(oy) else {
+                        fill(r, 0, count: wo)
                         continue
                     }
-                    if cols.lowerBound > 0 { r.update(repeating: 0, count: cols.lowerBound) }
-                    if cols.upperBound < wo { (r + cols.upperBound).update(repeating: 0, count: wo - cols.upperBound) }
-                    let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                    // Input column of output column ox is ox·sw + base.
-                    let base = kx * g.dilationW - g.padLeft
-                    let s = plane + iy * g.width + base
-                    if g.strideW == 1 {
-                        (r + cols.lowerBound).update(from: s + cols.lowerBound, count: cols.count)
-                    } else {
-                        let sw = g.strideW
-                        for ox in cols { r[ox] = s[ox * sw] }
-                    }
+                    for ox in 0..<cols.lowerBound { r[ox] = 0 }
+                    for ox in cols.upperBound..<wo { r[ox] = 0 }
+                    // Input column of output column ox is ox·sw + dx.
+                    let s = plane + (oy * g.strideH + dy) * g.width + dx
+                    let sw = g.strideW
+                    for ox in cols { r[ox] = s[ox * sw] }
                 }
             }
         }
     }
+}
+
+/// Sets `count` floats (none when count <= 0).
+@inline(__always)
+func fill(_ p: UnsafeMutablePointer<Float>, _ value: Float, count: Int) {
+    if count > 0 { p.update(repeating: value, count: count) }
 }
 
 /// The sizes of an N-d sliding window (3-D and up; 1-D and 2-D use `WindowGeometry`).

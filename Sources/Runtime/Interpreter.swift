@@ -7,7 +7,8 @@ import IR
 /// Construction compiles the graph once: values become numbered slots, constants are preloaded,
 /// and (unless `fuseOperators` is off) a BatchNormalization after a Conv is folded into its weights
 /// and an activation after a Conv, Gemm, BatchNormalization or Add/Sub/Mul/Div runs inside that
-/// kernel. Intermediate values are freed after their last reader.
+/// kernel. Intermediate values are freed after their last reader. At batch > 1, convolution
+/// chains keep their data channel-major (CNHW) internally; inputs and outputs are always NCHW.
 ///
 /// `run` checks the inputs against the graph's declared types: every input present, ranks and
 /// fixed dimensions equal, and each symbolic dimension (the batch) one size across all inputs.
@@ -17,14 +18,19 @@ public struct Interpreter: Sendable {
         /// Fold Conv+BatchNormalization and fuse activations into the preceding kernel. Results
         /// differ from the unfused ones only by float rounding.
         public var fuseOperators: Bool
+        /// At batch > 1, keep convolution outputs channel-major (CNHW) through the ops that allow
+        /// it, so that one GEMM covers many images without copies. Results are the same.
+        public var batchLayout: Bool
 
-        public init(fuseOperators: Bool = true) {
+        public init(fuseOperators: Bool = true, batchLayout: Bool = true) {
             self.fuseOperators = fuseOperators
+            self.batchLayout = batchLayout
         }
     }
 
     /// The graph being run.
     public let graph: Graph
+    public let options: Options
     let plan: Plan
 
     /// Compiles `graph` for execution. Throws if the graph does not verify or has elided constants.
@@ -35,6 +41,7 @@ public struct Interpreter: Sendable {
             throw RuntimeError("the graph does not verify: \(error.description)")
         }
         self.graph = graph
+        self.options = options
         self.plan = try Plan(graph: graph, fuse: options.fuseOperators)
     }
 
@@ -50,20 +57,27 @@ public struct Interpreter: Sendable {
     func run(_ inputs: [String: Tensor], observe: ((Int, Double) -> Void)?) throws -> [String: Tensor] {
         var slots = plan.constants
         let symbols = try bindInputs(inputs, into: &slots)
+        // Values a convolution wrote CNHW (see LayoutDispatch); everything else is NCHW.
+        var cnhw = [Bool](repeating: false, count: slots.count)
         for (index, step) in plan.steps.enumerated() {
             let start = observe == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-            var args: [Tensor] = []
+            var args: [StoredTensor] = []
             args.reserveCapacity(step.inputs.count)
             for s in step.inputs {
                 guard let t = slots[s] else {
                     throw RuntimeError.node(step.name, "value '\(plan.slotNames[s])' is not available")
                 }
-                args.append(t)
+                args.append(StoredTensor(tensor: t, layout: cnhw[s] ? .cnhw : .nchw))
             }
             let shapes = step.outputTypes.map { resolve($0, symbols) }
-            let results = Kernels.execute(step.op, args, outputShapes: shapes, activation: step.activation)
+            let (results, layout) = options.batchLayout
+                ? Kernels.execute(step.op, args, outputShapes: shapes, activation: step.activation)
+                : (Kernels.execute(step.op, args.map(\.tensor), outputShapes: shapes, activation: step.activation), .nchw)
             args.removeAll()
-            for (s, t) in zip(step.outputs, results) { slots[s] = t }
+            for (s, t) in zip(step.outputs, results) {
+                slots[s] = t
+                cnhw[s] = layout == .cnhw
+            }
             for s in step.releases { slots[s] = nil }
             if let observe { observe(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
         }
@@ -72,7 +86,7 @@ public struct Interpreter: Sendable {
             guard let t = slots[output.slot] else {
                 throw RuntimeError("graph output '\(output.name)' was not computed")
             }
-            outputs[output.name] = t
+            outputs[output.name] = StoredTensor(tensor: t, layout: cnhw[output.slot] ? .cnhw : .nchw).nchw
         }
         return outputs
     }

@@ -7,17 +7,25 @@ extension Kernels {
     /// computed as x · a + b with a and b folded once per channel.
     public static func batchNormalization(_ x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
                                           epsilon: Float, activation: Activation = .none) -> Tensor {
+        batchNormalization(x, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon,
+                           activation: activation, layout: .nchw)
+    }
+
+    /// BatchNormalization on data stored in `layout` (a channel is one run in CNHW).
+    static func batchNormalization(_ x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
+                                   epsilon: Float, activation: Activation, layout: DataLayout) -> Tensor {
         let (a, b) = batchNormCoefficients(scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon)
         let n = x.shape[0], c = x.shape.count > 1 ? x.shape[1] : 1
         let plane = x.shape.dropFirst(2).reduce(1, *)
+        let (runs, run, runStride, channelStride) = layout == .cnhw ? (1, n * plane, 0, n * plane) : (n, plane, c * plane, plane)
         var y = x
         y.scalars.withUnsafeMutableBufferPointer { out in
             guard let p = out.baseAddress else { return }
-            for i in 0..<n {
-                for ch in 0..<c {
-                    let row = UnsafeMutableBufferPointer(start: p + (i * c + ch) * plane, count: plane)
-                    let s = a[ch], t = b[ch]
-                    for j in 0..<plane { row[j] = row[j] * s + t }
+            for ch in 0..<c {
+                let s = a[ch], t = b[ch]
+                for r in 0..<runs {
+                    let row = UnsafeMutableBufferPointer(start: p + ch * channelStride + r * runStride, count: run)
+                    for j in 0..<run { row[j] = row[j] * s + t }
                     activation.apply(row)
                 }
             }

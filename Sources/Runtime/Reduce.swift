@@ -4,11 +4,21 @@ import IR
 extension Kernels {
     /// ONNX GlobalAveragePool: the mean of each N×C plane.
     public static func globalAveragePool(_ x: Tensor, outputShape: [Int]) -> Tensor {
-        let planes = x.shape.prefix(2).reduce(1, *)
+        globalAveragePool(x, outputShape: outputShape, layout: .nchw)
+    }
+
+    /// GlobalAveragePool of data stored in `layout`; the result is always NCHW (N×C×1×1).
+    static func globalAveragePool(_ x: Tensor, outputShape: [Int], layout: DataLayout) -> Tensor {
+        let n = x.shape[0], c = x.shape.count > 1 ? x.shape[1] : 1
         let size = x.shape.dropFirst(2).reduce(1, *)
         return Tensor.filled(shape: outputShape) { out in
             x.scalars.withUnsafeBufferPointer { xb in
-                for p in 0..<planes { out[p] = mean(xb, from: p * size, count: size) }
+                for i in 0..<n {
+                    for ch in 0..<c {
+                        let plane = layout == .cnhw ? ch * n + i : i * c + ch
+                        out[i * c + ch] = mean(xb, from: plane * size, count: size)
+                    }
+                }
             }
         }
     }

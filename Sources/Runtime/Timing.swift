@@ -29,6 +29,15 @@ public struct StepTiming: Sendable {
 }
 
 extension Interpreter {
+    /// The op's name, convolutions by kind, and "+act" for a fused activation.
+    static func label(_ step: Step) -> String {
+        var label = step.op.name
+        if case .conv(let a) = step.op {
+            label = a.group > 1 ? "conv grouped" : a.kernel.allSatisfy({ $0 == 1 }) ? "conv 1x1" : "conv"
+        }
+        return label + (step.activation == .none ? "" : "+act")
+    }
+
     /// The median time of every step over `repeats` runs after a warm-up, in graph order.
     public func profile(_ inputs: [String: Tensor], repeats: Int) throws -> [StepTiming] {
         _ = try run(inputs)
@@ -37,7 +46,7 @@ extension Interpreter {
             _ = try run(inputs) { index, seconds in samples[index].append(seconds) }
         }
         return plan.steps.enumerated().map { i, step in
-            StepTiming(name: step.name, op: step.op.name + (step.activation == .none ? "" : "+act"), seconds: samples[i].median)
+            StepTiming(name: step.name, op: Self.label(step), seconds: samples[i].median)
         }
     }
 }

@@ -71,7 +71,8 @@ struct Run: ParsableCommand {
         }
         if timing {
             let times = try interpreter.measure(inputs, repeats: `repeat`)
-            print(String(format: "median_ms=%.4f runs=%d threads=%d", times.median * 1000, times.count, BLASThreads.count)
+            print(String(format: "median_ms=%.4f min_ms=%.4f runs=%d threads=%d", times.median * 1000, (times.min() ?? 0) * 1000,
+                         times.count, BLASThreads.count)
                   + " blas=\(BLASKernels.coreName)")
         }
     }

@@ -75,3 +75,24 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(y.shape, [0, 3, 3, 3])
     }
 }
+
+extension ConvTests {
+    /// Depthwise planes of every small width and height (vector stores that run past a row must
+    /// never leave the plane), strides 1 and 2, against the direct reference.
+    func testDepthwiseSmallPlanes() {
+        var rng = SeededRandom(seed: 17)
+        for h in 1...9 {
+            for w in [1, 2, 3, 7, 8, 9, 15, 17] {
+                for stride in [1, 2] {
+                    let a = ConvAttributes(kernel: [3, 3], strides: [stride, stride], pads: [1, 1, 1, 1], group: 3)
+                    let x = rng.tensor([2, 3, h, w]), wt = rng.tensor([6, 1, 3, 3]), b = rng.tensor([6])
+                    assertClose(run1(.conv(a), [x, wt, b]), referenceConv2D(x, wt, b, a), rtol: 1e-4, "h \(h) w \(w) stride \(stride)")
+                    let relu6 = Kernels.conv(x, weight: wt, bias: b, attributes: a, outputShape: referenceConv2D(x, wt, b, a).shape,
+                                             activation: .clip(min: 0, max: 6), input: .nchw, output: .cnhw)
+                    let expected = Kernels.activation(referenceConv2D(x, wt, b, a), .clip(min: 0, max: 6))
+                    assertClose(StoredTensor(tensor: relu6, layout: .cnhw).nchw, expected, rtol: 1e-4, "CNHW h \(h) w \(w)")
+                }
+            }
+        }
+    }
+}

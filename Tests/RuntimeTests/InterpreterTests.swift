@@ -119,3 +119,48 @@ final class InterpreterTests: XCTestCase {
         }
     }
 }
+
+final class BatchLayoutTests: XCTestCase {
+    /// Every op that keeps CNHW data (conv, pools, BN, per-channel and same-shape arithmetic,
+    /// channel concat, activations) and the conversions around the others, against the
+    /// NCHW-only interpreter, at batch 3 and batch 1; a CNHW value is also a graph output.
+    func testCNHWExecutionMatchesNCHW() throws {
+        var rng = SeededRandom(seed: 31)
+        var g = Graph(name: "layouts")
+        try g.addInput("x", type: TensorType(dims: [.symbol("N"), .fixed(2), .fixed(9), .fixed(9)]))
+        for (name, shape) in [("w1", [4, 2, 3, 3]), ("w2", [4, 4, 1, 1]), ("w3", [3, 4, 3, 3]), ("dw", [7, 1, 3, 3]),
+                              ("scale", [4, 1, 1]), ("row", [9]), ("fc", [2, 7])] {
+            try g.addConstant(name, rng.tensor(shape))
+        }
+        for name in ["g", "b", "m"] { try g.addConstant(name, rng.tensor([4])) }
+        try g.addConstant("v", Tensor(shape: [4], scalars: [0.5, 1, 1.5, 2]))
+        let c1 = try g.append(.conv(ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1])), ["x", "w1"], name: "c1")
+        let p1 = try g.append(.maxPool(PoolAttributes(kernel: [2, 2], strides: [1, 1], pads: [0, 0, 1, 1])), [c1], name: "p1")
+        let bn = try g.append(.batchNormalization(epsilon: 1e-3), [p1, "g", "b", "m", "v"], name: "bn")
+        let sc = try g.append(.mul, [bn, "scale"], name: "scale_mul")
+        let rw = try g.append(.add, [sc, "row"], name: "row_add")
+        let c2 = try g.append(.conv(ConvAttributes(kernel: [1, 1])), [rw, "w2"], name: "c2")
+        let sum = try g.append(.sub, [c2, bn], name: "sum")
+        let c3 = try g.append(.conv(ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1])), [sum, "w3"], name: "c3")
+        let p3 = try g.append(.averagePool(PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: true)),
+                              [sum], name: "p3")
+        let cat = try g.append(.concat(axis: 1), [c3, p3], name: "cat")
+        let dw = try g.append(.conv(ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 7)), [cat, "dw"], name: "dw")
+        let act = try g.append(.sigmoid, [dw], name: "act")
+        let gap = try g.append(.globalAveragePool, [act], name: "gap")
+        let flat = try g.append(.flatten(axis: 1), [gap], name: "flat")
+        let y = try g.append(.gemm(GemmAttributes(transB: true)), [flat, "fc"], name: "y")
+        let t = try g.append(.transpose(perm: [0, 2, 3, 1]), [c1], name: "t")
+        try g.setOutputs([y, cat, t, sum])
+        let layouts = try Interpreter(graph: g)
+        let plain = try Interpreter(graph: g, options: .init(batchLayout: false))
+        for batch in [3, 1] {
+            let x = rng.tensor([batch, 2, 9, 9])
+            let a = try layouts.run(["x": x]), b = try plain.run(["x": x])
+            for name in g.outputs {
+                guard let u = a[name], let v = b[name] else { return XCTFail("missing \(name)") }
+                assertClose(u, v, rtol: 1e-5, atol: 1e-6, "\(name) at batch \(batch)")
+            }
+        }
+    }
+}
