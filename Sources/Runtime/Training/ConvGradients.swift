@@ -89,7 +89,7 @@ enum ConvGradients {
                     }
                     if needWeight, let dwp = dwb.baseAddress {
                         for i in 0..<count {
-                            im2col2D(xp + ((first + i) * cin + gi * cg) * g.inPixels, channels: cg, g, into: col,
+                            im2col2D(xp + ((first + i) * cin + gi * cg) * g.inPixels, channels: cg, channelStride: g.inPixels, g, into: col,
                                      rowStride: width, columnOffset: i * pixels)
                         }
                         // dW[g] += dY[g] · colᵀ
