@@ -5,7 +5,12 @@ Import: `s2dc inspect` (read, decode, import, shape-infer and cost) of a ResNet-
 weights (about 100 MB), against onnx.load (protobuf's C++ parser) and onnxruntime session creation;
 peak memory (max RSS of the s2dc process) against the file size.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N]
+Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
+ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
+augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
+the figure is printed alone, with the machine it ran on.
+
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--only import|training]
 """
 import argparse
 import os
@@ -60,13 +65,51 @@ def bench_import(s2dc, work, repeat):
     print(f"  targets: under 1 s ({'met' if s2dc_time < 1 else 'MISSED'}), under 3x file size ({'met' if s2dc_rss < 3 * size else 'MISSED'})")
 
 
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs visible"
+
+
+def bench_training(s2dc, work, repeat):
+    import re
+    import tempfile
+    model = os.path.join(work, "resnet20.onnx")
+    if not os.path.exists(model):
+        subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work, "resnet20"], check=True)
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "t.onnx")
+        for _ in range(max(1, min(repeat, 3))):
+            cmd = [s2dc, "train", model, "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "128",
+                   "--threads", "2", "--limit-train", "1536", "--limit-test", "1", "--lr", "0.05", "-o", out]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.exit(f"bench: {' '.join(cmd)} failed: {proc.stderr}")
+            m = re.search(r"epoch 1/1: .*?([0-9.]+) images/s", proc.stderr)
+            if not m:
+                sys.exit(f"bench: no throughput in: {proc.stderr}")
+            rates.append(float(m.group(1)))
+    print(f"training: ResNet-20-style (28x28x1, 10 classes), batch 128, 2 threads, 12 steps (best of {len(rates)})")
+    print(f"  s2dc train          {max(rates):8.0f} images/s   on {machine()}")
+    print("  no peer: neither torch nor onnxruntime-training is installed, so the figure stands alone")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--s2dc", required=True, help="path to the s2dc binary (release build)")
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=["import", "training"], help="run one section")
     args = parser.parse_args()
-    bench_import(os.path.abspath(args.s2dc), args.work, args.repeat)
+    if args.only in (None, "import"):
+        bench_import(os.path.abspath(args.s2dc), args.work, args.repeat)
+    if args.only in (None, "training"):
+        bench_training(os.path.abspath(args.s2dc), args.work, args.repeat)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,24 @@ enum BatchNormTraining {
         var mean = [Float](repeating: 0, count: c), variance = mean, invStd = mean
         var xhat = x, y = x
         x.scalars.withUnsafeBufferPointer { xp in
+            guard let base = xp.baseAddress else { return }
             for ch in 0..<c {
-                // Sums in Double: a 128×28×28 channel has 100k elements.
+                // Float sums per plane, Double across planes: a 128×28×28 channel has 100k elements.
                 var s = 0.0
-                for i in 0..<n { let row = (i * c + ch) * plane; for p in 0..<plane { s += Double(xp[row + p]) } }
-                let mu = s / m
+                for i in 0..<n {
+                    let row = base + (i * c + ch) * plane
+                    var r: Float = 0
+                    for p in 0..<plane { r += row[p] }
+                    s += Double(r)
+                }
+                let mu = s / m, muf = Float(mu)
                 var v = 0.0
-                for i in 0..<n { let row = (i * c + ch) * plane; for p in 0..<plane { let d = Double(xp[row + p]) - mu; v += d * d } }
+                for i in 0..<n {
+                    let row = base + (i * c + ch) * plane
+                    var r: Float = 0
+                    for p in 0..<plane { let d = row[p] - muf; r += d * d }
+                    v += Double(r)
+                }
                 v /= m
                 mean[ch] = Float(mu)
                 variance[ch] = Float(v)
@@ -57,7 +68,12 @@ enum BatchNormTraining {
             xhat.scalars.withUnsafeBufferPointer { h in
                 for ch in 0..<c {
                     var sg = 0.0, sb = 0.0
-                    for i in 0..<n { let row = (i * c + ch) * plane; for p in 0..<plane { sb += Double(d[row + p]); sg += Double(d[row + p] * h[row + p]) } }
+                    for i in 0..<n {
+                        let row = (i * c + ch) * plane
+                        var rg: Float = 0, rb: Float = 0
+                        for p in 0..<plane { rb += d[row + p]; rg += d[row + p] * h[row + p] }
+                        sb += Double(rb); sg += Double(rg)
+                    }
                     dscale[ch] = Float(sg)
                     dbias[ch] = Float(sb)
                 }

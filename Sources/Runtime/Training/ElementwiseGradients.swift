@@ -11,9 +11,9 @@ enum ElementwiseGradients {
                 y.scalars.withUnsafeBufferPointer { yp in
                     switch f {
                     case .none: break
-                    case .relu: for i in o.indices where !(xp[i] > 0) { o[i] = 0 }
-                    case .leakyRelu(let alpha): for i in o.indices where xp[i] < 0 { o[i] *= alpha }
-                    case .clip(let lo, let hi): for i in o.indices where !(xp[i] > lo && xp[i] < hi) { o[i] = 0 }
+                    case .relu: for i in o.indices { o[i] = xp[i] > 0 ? o[i] : 0 }
+                    case .leakyRelu(let alpha): for i in o.indices { o[i] *= xp[i] < 0 ? alpha : 1 }
+                    case .clip(let lo, let hi): for i in o.indices { o[i] = (xp[i] > lo && xp[i] < hi) ? o[i] : 0 }
                     case .sigmoid: for i in o.indices { o[i] *= yp[i] * (1 - yp[i]) }
                     case .hardSigmoid(let alpha, let beta):
                         for i in o.indices {
