@@ -139,12 +139,18 @@ public final class TrainableGraph {
                 guard let t = values[s] else { throw RuntimeError.node(step.name, "value '\(slotNames[s])' is not available") }
                 return t
             }
-            let shape = step.outputType.dims.map { $0.value ?? symbols[$0.description] ?? 0 }
+            let shape = step.outputType.dims.map { d -> Int in
+                switch d {
+                case .fixed(let v): return v
+                case .symbol(let s): return symbols[s] ?? 0
+                }
+            }
             let (y, state) = step.forward(args, outputShape: shape, mode: mode, rng: &rng, momentum: batchNormMomentum)
             values[step.output] = y
             saved[index] = state
             if case .batchNorm(_, _, let mean, let variance) = state, mode == .training {
-                updateRunningStatistics(step, mean: mean, variance: variance, count: y.count / max(1, y.shape.count > 1 ? y.shape[1] : 1))
+                // Elements per channel: N × spatial size.
+                updateRunningStatistics(step, mean: mean, variance: variance, count: y.count / max(1, mean.count))
             }
         }
         return Tape(values: values, saved: saved, mode: mode)
