@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate schedule: cosine, one-cycle or constant.")
     var schedule = "cosine"
 
-    @Option(help: "Warm-up epochs (cosine, constant) or warm-up fraction of the run ×epochs (one-cycle uses it / epochs).")
+    @Option(help: "Warm-up length in epochs (one-cycle: its rise, at most half the run).")
     var warmupEpochs: Double = 1
 
     @Option(help: "SGD momentum.")
