@@ -5,12 +5,23 @@ Import: `s2dc inspect` (read, decode, import, shape-infer and cost) of a ResNet-
 weights (about 100 MB), against onnx.load (protobuf's C++ parser) and onnxruntime session creation;
 peak memory (max RSS of the s2dc process) against the file size.
 
+Runtime: the interpreter's latency against onnxruntime's, both on one thread, at batch 1 and 64,
+on a ResNet-20 (28x28x1 input, 16/32/64 channels, 3 basic blocks per stage) and a MobileNetV2-style
+network (scripts/make-bench-models.py). s2dc is timed by `s2dc run --timing` (the median of
+--repeat runs of the model execution alone, after a warm-up; no file I/O); onnxruntime by
+session.run with intra- and inter-op threads 1 and its default graph optimizations. Each figure is
+the best of three alternating rounds, to damp other load on the machine. GFLOP/s counts 2 FLOPs
+per multiply-accumulate of `s2dc inspect`. OpenBLAS's kernel set is printed: when the environment
+forces one (OPENBLAS_CORETYPE) on a CPU with AVX-512, s2dc is also timed with the variable unset,
+i.e. with the kernels OpenBLAS (and the runtime, see Sources/Runtime/BLASSettings.swift) choose for
+the CPU, as onnxruntime does for its own.
+
 Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
 ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
 augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
 the figure is printed alone, with the machine it ran on.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--only import|training]
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--only import|runtime|training]
 """
 import argparse
 import os
@@ -65,6 +76,80 @@ def bench_import(s2dc, work, repeat):
     print(f"  targets: under 1 s ({'met' if s2dc_time < 1 else 'MISSED'}), under 3x file size ({'met' if s2dc_rss < 3 * size else 'MISSED'})")
 
 
+def cpu_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return all(x in flags for x in ["avx512f", "avx512dq", "avx512bw", "avx512vl"])
+
+
+def s2dc_latency(s2dc, model, x_path, repeat, env):
+    """Median seconds of the model execution reported by `s2dc run --timing`, and the BLAS core."""
+    out = subprocess.run([s2dc, "run", model, "--input", x_path, "--timing", "--repeat", str(repeat), "--threads", "1"],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"bench: s2dc run {model} failed: {out.stderr}")
+    fields = dict(f.split("=", 1) for f in out.stdout.split() if "=" in f)
+    return float(fields["median_ms"]) / 1000, fields.get("blas", "?")
+
+
+def ort_latency(session, x, repeat):
+    session.run(None, {"input": x})
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        session.run(None, {"input": x})
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def bench_runtime(s2dc, work, repeat):
+    import json
+
+    import numpy as np
+    import onnxruntime as ort
+
+    models = ["resnet20", "mobilenetv2"]
+    missing = [m for m in models if not os.path.exists(os.path.join(work, f"{m}.onnx"))]
+    if missing:
+        subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work] + missing, check=True)
+    base_env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    variants = [("s2dc", base_env)]
+    if "OPENBLAS_CORETYPE" in os.environ and cpu_has_avx512():
+        variants.append(("s2dc, auto", {k: v for k, v in base_env.items() if k != "OPENBLAS_CORETYPE"}))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    rounds = 3
+    print(f"runtime: single thread, latency per batch (best of {rounds} rounds of median-of-{repeat}); ratio = s2dc / onnxruntime")
+    print(f"  {'model':<12} {'batch':>5} {'engine':<12} {'BLAS':<9} {'ms':>9} {'GFLOP/s':>8} {'ratio':>6}")
+    for name in models:
+        model = os.path.join(work, f"{name}.onnx")
+        session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        for batch in [1, 64]:
+            x = np.random.default_rng(batch).standard_normal((batch, 1, 28, 28)).astype(np.float32)
+            x_path = os.path.join(work, f"input-{batch}.npy")
+            np.save(x_path, x)
+            report = subprocess.run([s2dc, "inspect", model, "--json", "--batch", str(batch)], capture_output=True, text=True, check=True)
+            flops = 2 * json.loads(report.stdout)["totals"]["macs"]
+            best = {label: (float("inf"), "?") for label, _ in variants}
+            ort_best = float("inf")
+            for _ in range(rounds):
+                ort_best = min(ort_best, ort_latency(session, x, repeat))
+                for label, env in variants:
+                    t, core = s2dc_latency(s2dc, model, x_path, repeat, env)
+                    best[label] = min(best[label], (t, core))
+            print(f"  {name:<12} {batch:>5} {'onnxruntime':<12} {'(MLAS)':<9} {ort_best * 1000:9.3f} {flops / ort_best / 1e9:8.1f}")
+            for label, _ in variants:
+                t, core = best[label]
+                print(f"  {name:<12} {batch:>5} {label:<12} {core:<9} {t * 1000:9.3f} {flops / t / 1e9:8.1f} {t / ort_best:6.2f}")
+    print("  target: within 2x of onnxruntime at batch 64")
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -104,12 +189,15 @@ def main():
     parser.add_argument("--s2dc", required=True, help="path to the s2dc binary (release build)")
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["import", "training"], help="run one section")
+    parser.add_argument("--only", choices=["import", "runtime", "training"], help="run one section")
     args = parser.parse_args()
+    s2dc = os.path.abspath(args.s2dc)
     if args.only in (None, "import"):
-        bench_import(os.path.abspath(args.s2dc), args.work, args.repeat)
+        bench_import(s2dc, args.work, args.repeat)
+    if args.only in (None, "runtime"):
+        bench_runtime(s2dc, args.work, max(args.repeat, 20))
     if args.only in (None, "training"):
-        bench_training(os.path.abspath(args.s2dc), args.work, args.repeat)
+        bench_training(s2dc, args.work, args.repeat)
 
 
 if __name__ == "__main__":

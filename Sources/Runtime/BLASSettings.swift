@@ -22,11 +22,11 @@ public enum BLASThreads {
 
 /// Which OpenBLAS kernels run the GEMMs.
 ///
-/// OpenBLAS 0.3.21 (Debian 12's) does not recognize AVX-512 AMD CPUs (Zen 4) and runs its AVX2
-/// "Haswell" kernels there, at about half the speed its "SkylakeX" AVX-512 kernels reach on the
-/// same CPU. A DYNAMIC_ARCH OpenBLAS chooses its kernels when it loads, from OPENBLAS_CORETYPE or
-/// the CPU; `prepare()` re-runs that choice with SkylakeX when the CPU has the AVX-512 subsets
-/// those kernels use (F, DQ, BW, VL) and OpenBLAS chose an AVX2 core. It leaves OpenBLAS alone
+/// A DYNAMIC_ARCH OpenBLAS (Debian's) chooses its kernels when it loads, from OPENBLAS_CORETYPE or
+/// the CPU model. Version 0.3.21 (Debian 12's) knows AMD CPUs by family, and reports some that have
+/// AVX-512 (Zen 4) as "Zen", whose AVX2 kernels reach about half the GEMM speed of its "SkylakeX"
+/// AVX-512 kernels on the same CPU. `prepare()` re-runs the choice with SkylakeX when the CPU has
+/// the AVX-512 subsets those kernels use (F, DQ, BW, VL) and OpenBLAS chose an AVX2 core itself. It leaves OpenBLAS alone
 /// when OPENBLAS_CORETYPE is set (the user's choice wins, `OPENBLAS_CORETYPE=Haswell` keeps the
 /// AVX2 kernels) or when the library is not a DYNAMIC_ARCH build (the entry points are missing).
 public enum BLASKernels {

@@ -5,7 +5,8 @@ import IR
 extension Kernels {
     /// ONNX Conv over NCHW (or N×C×L, N×C×D×H×W) input. `weight` is [Cout, Cin/group, k...],
     /// `bias` [Cout] or nil; `outputShape` is what shape inference gave. The activation, when not
-    /// `.none`, is applied to the result (the interpreter fuses a following Relu or Clip this way).
+    /// `.none`, is applied to the result after the bias (the interpreter fuses a following Relu or
+    /// Clip this way, and passes the IR's own `ConvAttributes.activation` here).
     public static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes,
                             outputShape: [Int], activation: Activation = .none) -> Tensor {
         conv(x, weight: weight, bias: bias, attributes: a, outputShape: outputShape, activation: activation,
@@ -40,8 +41,13 @@ extension Kernels {
                             }
                             biasApplied = true
                         } else {
-                            conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
-                                   input: inLayout, output: outLayout, cnhwOutput: output == .cnhw)
+                            let b = bias?.scalars ?? [Float](repeating: 0, count: cout)
+                            b.withUnsafeBufferPointer { bb in
+                                conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
+                                       input: inLayout, output: outLayout, cnhwOutput: output == .cnhw,
+                                       bias: bias == nil ? nil : bb.baseAddress, activation: activation)
+                            }
+                            biasApplied = true
                         }
                     } else {
                         let spatial = x.shape.count - 2
@@ -80,17 +86,29 @@ extension Kernels {
 
 /// Convolution tuning. Images are batched into one GEMM so that it has enough columns (OpenBLAS is
 /// slow on narrow matrices: late ResNet stages give 49 columns per image), but only while the
-/// im2col matrix of the chunk stays about cache-sized, since the GEMM reads it right after.
+/// im2col matrix of the chunk stays about cache-sized, since the GEMM reads it right after; an
+/// image whose im2col alone is larger is done in bands of output rows.
 enum ConvTuning {
-    /// The im2col bytes one chunk aims for.
-    nonisolated(unsafe) static var chunkBytes = Int(ProcessInfo.processInfo.environment["S2DC_CONV_CHUNK_BYTES"] ?? "") ?? (4 << 20)
+    /// The im2col bytes one chunk aims for: about what stays in a core's L2 cache between im2col
+    /// writing it and the GEMM reading it. The environment variable S2DC_CONV_CHUNK_BYTES
+    /// overrides it, for tuning on another machine.
+    nonisolated(unsafe) static var chunkBytes = Int(ProcessInfo.processInfo.environment["S2DC_CONV_CHUNK_BYTES"] ?? "") ?? (1 << 20)
     /// Fewest and most GEMM columns a chunk aims for, whatever its size in bytes.
     nonisolated(unsafe) static var columnRange = 256...4096
 
+    /// The GEMM columns a chunk aims for with `k` rows of im2col.
+    static func targetColumns(k: Int) -> Int {
+        min(max(chunkBytes / (4 * max(k, 1)), columnRange.lowerBound), columnRange.upperBound)
+    }
+
     /// Images per GEMM for planes of `pixels` output pixels and `k` rows of im2col.
     static func imagesPerChunk(pixels: Int, k: Int, batch: Int) -> Int {
-        let target = min(max(chunkBytes / (4 * max(k, 1)), columnRange.lowerBound), columnRange.upperBound)
-        return max(1, min(batch, target / max(pixels, 1)))
+        max(1, min(batch, targetColumns(k: k) / max(pixels, 1)))
+    }
+
+    /// Output rows per GEMM when one image alone is more than a chunk.
+    static func rowsPerBand(width: Int, height: Int, k: Int) -> Int {
+        max(1, min(height, targetColumns(k: k) / max(width, 1)))
     }
 }
 
@@ -98,9 +116,19 @@ enum ConvTuning {
 /// place when the output is CNHW (or the chunk is one image), else through a scratch matrix.
 private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                     batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometry,
-                    input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool) {
+                    input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool,
+                    bias: UnsafePointer<Float>?, activation: Activation) {
     let cg = cin / group, coutg = cout / group
     let pixels = g.outPixels
+    // Bias and activation run on each GEMM's rows right after it, while they are in cache.
+    func epilogue(_ c: UnsafeMutablePointer<Float>, ldc: Int, firstChannel: Int, columns: Int) {
+        guard bias != nil || activation != .none else { return }
+        for m in 0..<coutg {
+            let row = UnsafeMutableBufferPointer(start: c + m * ldc, count: columns)
+            if let b = bias?[firstChannel + m], b != 0 { for j in 0..<columns { row[j] += b } }
+            activation.apply(row)
+        }
+    }
     let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
         && g.padLeft == 0 && g.outHeight == g.height && g.outWidth == g.width
     let chunk = ConvTuning.imagesPerChunk(pixels: pixels, k: k, batch: n)
@@ -113,35 +141,48 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
     let tmp = UnsafeMutablePointer<Float>.allocate(capacity: scatter ? coutg * columns : 0)
     defer { col.deallocate(); tmp.deallocate() }
 
+    // One image at a time may still be too much for the cache: then bands of output rows.
+    let bandRows = chunk == 1 ? ConvTuning.rowsPerBand(width: g.outWidth, height: g.outHeight, k: k) : g.outHeight
     var first = 0
     while first < n {
         let count = min(chunk, n - first)
-        for gi in 0..<group {
-            let wg = w + gi * coutg * k
-            let b: UnsafePointer<Float>
-            let ldb: Int
-            if inputIsMatrix {
-                b = x + input.offset(image: first, channel: gi * cg)
-                ldb = input.channelStride
-            } else {
-                for i in 0..<count {
-                    im2col2D(x + input.offset(image: first + i, channel: gi * cg), channels: cg, channelStride: input.channelStride,
-                             g, into: col, rowStride: count * pixels, columnOffset: i * pixels)
+        var bandStart = 0
+        while bandStart < g.outHeight {
+            let band = bandStart..<min(g.outHeight, bandStart + bandRows)
+            bandStart = band.upperBound
+            let bandOffset = band.lowerBound * g.outWidth
+            let columns = count * band.count * g.outWidth   // band is all rows when count > 1
+            for gi in 0..<group {
+                let wg = w + gi * coutg * k
+                let b: UnsafePointer<Float>
+                let ldb: Int
+                if inputIsMatrix {
+                    b = x + input.offset(image: first, channel: gi * cg) + bandOffset
+                    ldb = input.channelStride
+                } else {
+                    for i in 0..<count {
+                        im2col2D(x + input.offset(image: first + i, channel: gi * cg), channels: cg,
+                                 channelStride: input.channelStride, g, into: col, rowStride: columns,
+                                 columnOffset: i * pixels, band: band)
+                    }
+                    b = UnsafePointer(col)
+                    ldb = columns
                 }
-                b = UnsafePointer(col)
-                ldb = count * pixels
-            }
-            if !scatter {
-                // Row m of this GEMM is channel gi·coutg + m of images first..<first+count: contiguous
-                // in CNHW, and for a single image in NCHW; rows are channelStride apart.
-                sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb,
-                      c: y + output.offset(image: first, channel: gi * coutg), ldc: output.channelStride)
-            } else {
-                sgemm(m: coutg, n: count * pixels, k: k, a: wg, lda: k, b: b, ldb: ldb, c: tmp, ldc: count * pixels)
-                for i in 0..<count {
-                    for m in 0..<coutg {
-                        (y + output.offset(image: first + i, channel: gi * coutg + m))
-                            .update(from: tmp + m * count * pixels + i * pixels, count: pixels)
+                if !scatter {
+                    // Row m of this GEMM is channel gi·coutg + m of images first..<first+count (or of
+                    // one image's band): contiguous in CNHW, and for one image in NCHW; rows are
+                    // channelStride apart.
+                    let c = y + output.offset(image: first, channel: gi * coutg) + bandOffset
+                    sgemm(m: coutg, n: columns, k: k, a: wg, lda: k, b: b, ldb: ldb, c: c, ldc: output.channelStride)
+                    epilogue(c, ldc: output.channelStride, firstChannel: gi * coutg, columns: columns)
+                } else {
+                    sgemm(m: coutg, n: columns, k: k, a: wg, lda: k, b: b, ldb: ldb, c: tmp, ldc: columns)
+                    epilogue(tmp, ldc: columns, firstChannel: gi * coutg, columns: columns)
+                    for i in 0..<count {
+                        for m in 0..<coutg {
+                            (y + output.offset(image: first + i, channel: gi * coutg + m))
+                                .update(from: tmp + m * columns + i * pixels, count: pixels)
+                        }
                     }
                 }
             }

@@ -26,6 +26,16 @@ public enum Activation: Hashable, Sendable {
         }
     }
 
+    /// The activation a convolution carries in the IR (fused by the fuse-activation pass).
+    public init(_ fused: FusedActivation) {
+        switch fused {
+        case .relu: self = .relu
+        case .leakyRelu(let alpha): self = .leakyRelu(alpha: alpha)
+        case .clip(let lo, let hi): self = .clip(min: lo, max: hi)
+        case .hardSwish: self = .hardSwish
+        }
+    }
+
     /// Applies the activation in place. Written so that NaN stays NaN, as in NumPy and onnxruntime
     /// (a comparison with NaN is false, so each branch falls through to `x`).
     public func apply(_ buffer: UnsafeMutableBufferPointer<Float>) {

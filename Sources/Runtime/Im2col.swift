@@ -2,47 +2,59 @@
 import Foundation
 
 /// Writes the 2-D im2col matrix of `channels` input planes (`src`, planes `channelStride` apart)
-/// into `dst`: row (c·kh + ky)·kw + kx, column `columnOffset` + oy·Wo + ox holds the input under
-/// that kernel tap for that output pixel, or 0 in the padding. Rows are `rowStride` apart, so
-/// several images can share one matrix side by side.
+/// into `dst`: row (c·kh + ky)·kw + kx, column `columnOffset` + (oy − band start)·Wo + ox holds
+/// the input under that kernel tap for output pixel (oy, ox), or 0 in the padding, for the output
+/// rows in `band` (all by default). Rows are `rowStride` apart, so several images can share one
+/// matrix side by side, and a large image can be done a band of rows at a time.
 func im2col2D(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, _ g: WindowGeometry,
-              into dst: UnsafeMutablePointer<Float>, rowStride: Int, columnOffset: Int) {
-    let wo = g.outWidth, ho = g.outHeight
+              into dst: UnsafeMutablePointer<Float>, rowStride: Int, columnOffset: Int, band: Range<Int>? = nil) {
+    let wo = g.outWidth
+    let band = band ?? 0..<g.outHeight
+    let first = band.lowerBound * wo, last = band.upperBound * wo   // the band's output indices
     // Stride 1 with the output as wide as the input: a tap's whole row is the input plane shifted
     // by one offset, so it is one copy plus zeroing of the columns that wrapped around. (Per-row
     // copies of 7–28 floats spend more time in calls than in moving data.)
     let shifted = g.strideH == 1 && g.strideW == 1 && g.width == wo
+    // Which rows and columns each tap sees inside the image, and (stride 1) which columns a
+    // shift wraps around, computed once rather than per channel.
+    let rowRanges = (0..<g.kernelH).map { ky -> Range<Int> in
+        let r = g.validRows(ky: ky).clamped(to: band)
+        return r.isEmpty ? band.lowerBound..<band.lowerBound : r
+    }
+    let colRanges = (0..<g.kernelW).map { g.validColumns(kx: $0) }
+    let wrapped = colRanges.map { cols in (0..<wo).filter { !cols.contains($0) } }
     var row = 0
     for c in 0..<channels {
         let plane = src + c * channelStride
         for ky in 0..<g.kernelH {
-            let rows = g.validRows(ky: ky)
+            let rows = rowRanges[ky]
             for kx in 0..<g.kernelW {
-                let cols = g.validColumns(kx: kx)
-                let out = dst + row * rowStride + columnOffset
+                let cols = colRanges[kx]
+                // `out` is indexed by the output index oy·Wo + ox of the plane, shifted to the band.
+                let out = dst + row * rowStride + columnOffset - first
                 row += 1
                 let dy = ky * g.dilationH - g.padTop, dx = kx * g.dilationW - g.padLeft
                 if rows.isEmpty || cols.isEmpty {
-                    fill(out, 0, count: ho * wo)
+                    fill(out + first, 0, count: last - first)
                     continue
                 }
                 if shifted {
                     // Output index t reads input index t + dy·W + dx; clip t to the plane.
                     let shift = dy * g.width + dx
-                    let lo = max(rows.lowerBound * wo, -shift), hi = min(rows.upperBound * wo, g.inPixels - shift)
-                    fill(out, 0, count: lo)
+                    let lo = min(last, max(rows.lowerBound * wo, -shift))
+                    let hi = max(lo, min(rows.upperBound * wo, g.inPixels - shift))
+                    fill(out + first, 0, count: lo - first)
                     if hi > lo { (out + lo).update(from: plane + lo + shift, count: hi - lo) }
-                    fill(out + max(hi, lo), 0, count: ho * wo - max(hi, lo))
-                    if cols.count < wo {
-                        for oy in rows {
-                            let r = out + oy * wo
-                            for ox in 0..<cols.lowerBound { r[ox] = 0 }
-                            for ox in cols.upperBound..<wo { r[ox] = 0 }
-                        }
+                    fill(out + hi, 0, count: last - hi)
+                    // The columns a row shift wrapped around: one strided pass per column.
+                    let end = rows.upperBound * wo
+                    for ox in wrapped[kx] {
+                        var t = rows.lowerBound * wo + ox
+                        while t < end { out[t] = 0; t += wo }
                     }
                     continue
                 }
-                for oy in 0..<ho {
+                for oy in band {
                     let r = out + oy * wo
                     guard rows.contains(oy) else {
                         fill(r, 0, count: wo)
@@ -53,7 +65,17 @@ func im2col2D(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, _ 
                     // Input column of output column ox is ox·sw + dx.
                     let s = plane + (oy * g.strideH + dy) * g.width + dx
                     let sw = g.strideW
-                    for ox in cols { r[ox] = s[ox * sw] }
+                    var ox = cols.lowerBound
+                    if sw == 2 {
+                        // Eight outputs from sixteen inputs, while the load stays inside the plane.
+                        let planeEnd = plane + g.inPixels
+                        while ox + 8 <= cols.upperBound, s + 2 * ox + 16 <= planeEnd {
+                            let v = UnsafeRawPointer(s + 2 * ox).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                            UnsafeMutableRawPointer(r + ox).storeBytes(of: v, as: SIMD8<Float>.self)
+                            ox += 8
+                        }
+                    }
+                    while ox < cols.upperBound { r[ox] = s[ox &* sw]; ox += 1 }
                 }
             }
         }

@@ -40,6 +40,7 @@ public struct Interpreter: Sendable {
         } catch let error as IRError {
             throw RuntimeError("the graph does not verify: \(error.description)")
         }
+        RuntimeMemory.configure()
         self.graph = graph
         self.options = options
         self.plan = try Plan(graph: graph, fuse: options.fuseOperators)

@@ -77,7 +77,15 @@ struct Plan {
                             outputs: node.outputs.map { slot($0) }, outputTypes: try node.outputs.map { try graph.type(of: $0) },
                             activation: .none)
             var last = node
-            if fuse, case .conv = node.op, let j = soleReader(node.outputs[0]), case .batchNormalization(let eps) = nodes[j].op,
+            // A convolution that carries its own activation (the fuse-activation pass) applies it
+            // after the bias; a BatchNormalization after it cannot be folded, nor another fused.
+            var carriesActivation = false
+            if case .conv(let a) = node.op, let fused = a.activation {
+                step.activation = Activation(fused)
+                carriesActivation = true
+            }
+            if fuse, !carriesActivation, case .conv = node.op, let j = soleReader(node.outputs[0]),
+               case .batchNormalization(let eps) = nodes[j].op,
                nodes[j].inputs[0] == node.outputs[0], let folded = foldBatchNorm(conv: node, bn: nodes[j], epsilon: eps, graph) {
                 step.inputs = [step.inputs[0], newConstant("\(node.name)+bn.weight", folded.weight),
                                newConstant("\(node.name)+bn.bias", folded.bias)]
@@ -85,7 +93,8 @@ struct Plan {
                 fused.insert(j)
                 last = nodes[j]
             }
-            if fuse, acceptsActivation(node.op), let j = soleReader(last.outputs[0]), nodes[j].inputs == [last.outputs[0]],
+            if fuse, !carriesActivation, acceptsActivation(node.op), let j = soleReader(last.outputs[0]),
+               nodes[j].inputs == [last.outputs[0]],
                let act = Activation(nodes[j].op), act != .none {
                 step.activation = act
                 step.name += "+" + nodes[j].name

@@ -21,7 +21,7 @@ extension Kernels {
         switch op {
         case .conv(let a):
             return [conv(x, weight: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil, attributes: a,
-                         outputShape: shape, activation: activation)]
+                         outputShape: shape, activation: a.activation.map(Activation.init) ?? activation)]
         case .batchNormalization(let epsilon):
             return [batchNormalization(x, scale: inputs[1], bias: inputs[2], mean: inputs[3], variance: inputs[4],
                                        epsilon: epsilon, activation: activation)]

@@ -58,7 +58,8 @@ extension Kernels {
         switch op {
         case .conv(let a) where imageBatch:
             let y = conv(x.tensor, weight: inputs[1].tensor, bias: inputs.count > 2 ? inputs[2].tensor : nil, attributes: a,
-                         outputShape: shape, activation: activation, input: x.layout, output: .cnhw)
+                         outputShape: shape, activation: a.activation.map(Activation.init) ?? activation,
+                         input: x.layout, output: .cnhw)
             return ([y], .cnhw)
         case .batchNormalization(let epsilon) where x.layout == .cnhw:
             let y = batchNormalization(x.tensor, scale: inputs[1].tensor, bias: inputs[2].tensor, mean: inputs[3].tensor,

@@ -96,3 +96,29 @@ extension ConvTests {
         }
     }
 }
+
+extension ConvTests {
+    /// With a tiny chunk budget, images are split into bands of output rows (one GEMM per band);
+    /// every path must still match the reference, in both layouts.
+    func testBandsOfRowsMatchReference() {
+        let saved = ConvTuning.chunkBytes, savedRange = ConvTuning.columnRange
+        defer { ConvTuning.chunkBytes = saved; ConvTuning.columnRange = savedRange }
+        ConvTuning.chunkBytes = 1
+        ConvTuning.columnRange = 10...10
+        var rng = SeededRandom(seed: 23)
+        let cases: [(x: [Int], w: [Int], a: ConvAttributes)] = [
+            ([2, 3, 9, 8], [4, 3, 3, 3], ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1])),
+            ([2, 2, 11, 10], [3, 2, 3, 2], ConvAttributes(kernel: [3, 2], strides: [2, 3], pads: [2, 0, 1, 3], dilations: [2, 3])),
+            ([3, 8, 5, 7], [6, 8, 1, 1], ConvAttributes(kernel: [1, 1])),
+            ([2, 6, 7, 9], [9, 2, 3, 3], ConvAttributes(kernel: [3, 3], pads: [0, 1, 2, 1], group: 3)),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w), b = rng.tensor([c.w[0]])
+            let expected = referenceConv2D(x, w, b, c.a)
+            assertClose(run1(.conv(c.a), [x, w, b]), expected, rtol: 1e-4, "case \(i) NCHW")
+            let cnhw = Kernels.conv(x, weight: w, bias: b, attributes: c.a, outputShape: expected.shape, activation: .none,
+                                    input: .nchw, output: .cnhw)
+            assertClose(StoredTensor(tensor: cnhw, layout: .cnhw).nchw, expected, rtol: 1e-4, "case \(i) CNHW")
+        }
+    }
+}

@@ -164,3 +164,35 @@ final class BatchLayoutTests: XCTestCase {
         }
     }
 }
+
+final class FusedConvActivationTests: XCTestCase {
+    /// A convolution carrying the IR's fused activation applies it after the bias, in every
+    /// execution mode; a BatchNormalization after it is not folded into it.
+    func testConvAttributeActivation() throws {
+        var rng = SeededRandom(seed: 41)
+        for fused in [FusedActivation.relu, .leakyRelu(alpha: 0.1), .clip(min: -0.5, max: 0.5), .hardSwish] {
+            var g = Graph(name: "fused")
+            try g.addInput("x", type: TensorType(dims: [.symbol("N"), .fixed(2), .fixed(6), .fixed(6)]))
+            try g.addConstant("w", rng.tensor([3, 2, 3, 3]))
+            try g.addConstant("b", rng.tensor([3]))
+            for name in ["s", "t", "m"] { try g.addConstant(name, rng.tensor([3])) }
+            try g.addConstant("v", Tensor(shape: [3], scalars: [0.5, 1, 2]))
+            let c = try g.append(.conv(ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1], activation: fused)), ["x", "w", "b"], name: "c")
+            let n = try g.append(.batchNormalization(epsilon: 1e-5), [c, "s", "t", "m", "v"], name: "bn")
+            try g.setOutputs([n])
+            for batch in [1, 3] {
+                let x = rng.tensor([batch, 2, 6, 6])
+                var plain = ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1])
+                plain.activation = nil
+                let conv = try Kernels.execute(.conv(plain), [x, g.constants["w"]!, g.constants["b"]!])[0]
+                let activated = Tensor(shape: conv.shape, scalars: conv.scalars.map { fused.apply($0) })
+                let expected = try Kernels.execute(.batchNormalization(epsilon: 1e-5),
+                                                   [activated] + ["s", "t", "m", "v"].map { g.constants[$0]! })[0]
+                for options in [Interpreter.Options(), .init(fuseOperators: false), .init(batchLayout: false)] {
+                    let y = try Interpreter(graph: g, options: options).run(["x": x])["bn"]
+                    assertClose(y ?? Tensor(scalar: 0), expected, rtol: 1e-5, atol: 1e-6, "\(fused) batch \(batch) \(options)")
+                }
+            }
+        }
+    }
+}
