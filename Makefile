@@ -3,13 +3,19 @@
 SHELL := /bin/bash
 # apt-get runs through sudo unless we are root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config zlib1g-dev python3 python3-venv
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config zlib1g-dev python3 python3-venv \
+	dataset-fashion-mnist
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 NODE_TESTS := .cache/onnx-node-tests
 DEMO_MODEL := models/default.onnx
+# The untrained ResNet-8 (seeded random weights) that `make default-model` trains into DEMO_MODEL.
+INIT_MODEL := .cache/resnet8-init.onnx
+# The exact training run that made models/default.onnx (about 35 minutes on 2 cores).
+TRAIN_FLAGS := --data fashion-mnist --epochs 10 --lr 0.1 --schedule cosine --warmup-epochs 1 \
+	--label-smoothing 0.1 --crop-padding 2 --weight-decay 5e-4 --seed 1 --threads 2
 
-.PHONY: all build deps venv node-tests test demo bench regenerate-proto clean
+.PHONY: all build deps venv node-tests test demo bench default-model regenerate-proto clean
 
 all: build
 
@@ -45,6 +51,13 @@ test: deps venv node-tests
 
 demo: build
 	.build/release/s2dc inspect $(DEMO_MODEL)
+	.build/release/s2dc eval $(DEMO_MODEL) --data fashion-mnist
+
+# Remakes the built-in default model: the ResNet-8 of scripts/make-default-model.py trained on
+# Fashion-MNIST by s2dc itself (the model is committed; this target is how it was made).
+default-model: build venv
+	$(PYTHON) scripts/make-default-model.py $(INIT_MODEL)
+	.build/release/s2dc train $(INIT_MODEL) $(TRAIN_FLAGS) -o $(DEMO_MODEL)
 
 bench: build venv
 	$(PYTHON) scripts/bench.py --s2dc .build/release/s2dc

@@ -68,6 +68,8 @@ let package = Package(
             name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
             path: "Tests/BackendTests",
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )

@@ -16,12 +16,16 @@ forces one (OPENBLAS_CORETYPE) on a CPU with AVX-512, s2dc is also timed with th
 i.e. with the kernels OpenBLAS (and the runtime, see Sources/Runtime/BLASSettings.swift) choose for
 the CPU, as onnxruntime does for its own.
 
-
 Backend: the emitted C of a ResNet-20-style and a MobileNetV2-style model (scripts/bench_models.py),
 compiled with gcc -O3 -march=native, single thread, batch 1, against onnxruntime single thread:
 median latency, their ratio, GFLOP/s (2 x MACs / latency) and the planned arena.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend]
+Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
+ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
+augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
+the figure is printed alone, with the machine it ran on.
+
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|training]
 """
 import argparse
 import os
@@ -226,6 +230,38 @@ def bench_backend(s2dc, work, runs):
               f"  onnxruntime {ort_ms:7.3f} ms ({2 * macs / ort_ms / 1e6:5.1f} GFLOP/s)  C/onnxruntime = {c_ms / ort_ms:.2f}x"
               f"  {'met' if c_ms <= 1.5 * ort_ms else 'MISSED'} (target 1.5x)")
         print(f"  {'':12s} arena {arena / 1e6:.2f} MB (activations without reuse {activations / 1e6:.2f} MB); max |C - onnxruntime| / max |onnxruntime| = {rel:.1e}")
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs visible"
+
+
+def bench_training(s2dc, work, repeat):
+    import re
+    import tempfile
+    model = os.path.join(work, "resnet20.onnx")
+    if not os.path.exists(model):
+        subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work, "resnet20"], check=True)
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "t.onnx")
+        for _ in range(max(1, min(repeat, 3))):
+            cmd = [s2dc, "train", model, "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "128",
+                   "--threads", "2", "--limit-train", "1536", "--limit-test", "1", "--lr", "0.05", "-o", out]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.exit(f"bench: {' '.join(cmd)} failed: {proc.stderr}")
+            m = re.search(r"epoch 1/1: .*?([0-9.]+) images/s", proc.stderr)
+            if not m:
+                sys.exit(f"bench: no throughput in: {proc.stderr}")
+            rates.append(float(m.group(1)))
+    print(f"training: ResNet-20-style (28x28x1, 10 classes), batch 128, 2 threads, 12 steps (best of {len(rates)})")
+    print(f"  s2dc train          {max(rates):8.0f} images/s   on {machine()}")
+    print("  no peer: neither torch nor onnxruntime-training is installed, so the figure stands alone")
 
 
 def main():
@@ -234,7 +270,7 @@ def main():
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
-    parser.add_argument("--only", choices=["import", "runtime", "backend"], help="run one section")
+    parser.add_argument("--only", choices=["import", "runtime", "backend", "training"], help="run one section")
     args = parser.parse_args()
     s2dc = os.path.abspath(args.s2dc)
     if args.only in (None, "import"):
@@ -244,6 +280,8 @@ def main():
     if args.only in (None, "backend"):
         # Its own folder: the runtime section's models of the same names differ (28x28 inputs).
         bench_backend(s2dc, os.path.join(os.path.abspath(args.work), "backend"), args.runs)
+    if args.only in (None, "training"):
+        bench_training(s2dc, args.work, args.repeat)
 
 
 if __name__ == "__main__":

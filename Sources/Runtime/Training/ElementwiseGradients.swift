@@ -1,0 +1,76 @@
+// ElementwiseGradients: derivatives of the activations and of broadcasting Add/Sub/Mul/Div.
+import IR
+
+enum ElementwiseGradients {
+    /// dy · f'(x) for an activation f with output y = f(x). Kinks take the one-sided derivative
+    /// that the forward's branch implies (Relu'(0) = 0, as PyTorch).
+    static func activation(_ f: Activation, x: Tensor, y: Tensor, dy: Tensor) -> Tensor {
+        var d = dy
+        d.scalars.withUnsafeMutableBufferPointer { o in
+            x.scalars.withUnsafeBufferPointer { xp in
+                y.scalars.withUnsafeBufferPointer { yp in
+                    switch f {
+                    case .none: break
+                    case .relu: for i in o.indices { o[i] = xp[i] > 0 ? o[i] : 0 }
+                    case .leakyRelu(let alpha): for i in o.indices { o[i] *= xp[i] < 0 ? alpha : 1 }
+                    case .clip(let lo, let hi): for i in o.indices { o[i] = (xp[i] > lo && xp[i] < hi) ? o[i] : 0 }
+                    case .sigmoid: for i in o.indices { o[i] *= yp[i] * (1 - yp[i]) }
+                    case .hardSigmoid(let alpha, let beta):
+                        for i in o.indices {
+                            let t = alpha * xp[i] + beta
+                            o[i] *= (t > 0 && t < 1) ? alpha : 0
+                        }
+                    case .hardSwish:
+                        for i in o.indices {
+                            let v = xp[i]
+                            o[i] *= v <= -3 ? 0 : (v >= 3 ? 1 : v / 3 + 0.5)
+                        }
+                    }
+                }
+            }
+        }
+        return d
+    }
+
+    /// Gradients of a broadcasting binary op with respect to both operands, each summed back to
+    /// its own shape.
+    static func binary(_ op: Op, _ a: Tensor, _ b: Tensor, dy: Tensor, needs: [Bool]) -> (Tensor?, Tensor?) {
+        let shape = dy.shape
+        let rank = shape.count
+        let pa = Array(repeating: 1, count: rank - a.shape.count) + a.shape
+        let pb = Array(repeating: 1, count: rank - b.shape.count) + b.shape
+        let sa = rowMajorStrides(pa).enumerated().map { pa[$0.offset] == 1 ? 0 : $0.element }
+        let sb = rowMajorStrides(pb).enumerated().map { pb[$0.offset] == 1 ? 0 : $0.element }
+        var da = [Float](repeating: 0, count: needs[0] ? a.count : 0)
+        var db = [Float](repeating: 0, count: needs[1] ? b.count : 0)
+        // Same shapes (residual adds) skip the index arithmetic.
+        if a.shape == shape && b.shape == shape {
+            for i in 0..<dy.count {
+                let (ga, gb) = partials(op, a.scalars[i], b.scalars[i], dy.scalars[i])
+                if needs[0] { da[i] = ga }
+                if needs[1] { db[i] = gb }
+            }
+        } else if dy.count > 0 {
+            var index = [Int](repeating: 0, count: rank)
+            for i in 0..<dy.count {
+                var ia = 0, ib = 0
+                for d in 0..<rank { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
+                let (ga, gb) = partials(op, a.scalars[ia], b.scalars[ib], dy.scalars[i])
+                if needs[0] { da[ia] += ga }
+                if needs[1] { db[ib] += gb }
+                increment(&index, within: shape)
+            }
+        }
+        return (needs[0] ? Tensor(shape: a.shape, scalars: da) : nil, needs[1] ? Tensor(shape: b.shape, scalars: db) : nil)
+    }
+
+    @inline(__always)
+    private static func partials(_ op: Op, _ x: Float, _ y: Float, _ g: Float) -> (Float, Float) {
+        switch op {
+        case .add: return (g, g)
+        case .sub: return (g, -g)
+        case .mul: return (g * y, g * x)
+        default: return (g / y, -g * x / (y * y))
+        }
+    }
+}

@@ -1,0 +1,236 @@
+// TrainableGraph: an IR graph compiled for training: forward passes that keep what backward needs.
+import IR
+
+/// An IR graph prepared for training: its trainable parameters, BatchNormalization running
+/// statistics, and a forward/backward executor over them.
+///
+/// **Trainable parameters** are the float constants read by Conv (weight, bias), Gemm (A, B, C),
+/// MatMul, BatchNormalization (scale, bias) and Add/Sub/Mul/Div. BatchNormalization's mean and
+/// variance constants are *buffers*: a training-mode forward updates them with the batch
+/// statistics (running = momentum · running + (1 − momentum) · batch, variance unbiased, as in
+/// PyTorch). Every other constant is frozen.
+///
+/// Values are kept for the whole forward pass (a `Tape`), so memory grows with the batch; the
+/// backward pass reads them and then lets them go.
+public final class TrainableGraph {
+    /// How a forward pass runs BatchNormalization and Dropout.
+    public enum Mode: Sendable {
+        /// Batch statistics (running statistics updated), dropout active.
+        case training
+        /// Running statistics, dropout off: the function the exported model computes.
+        case inference
+    }
+
+    /// The graph as compiled; `exportGraph()` returns it with the current weights.
+    public let graph: Graph
+    /// Trainable parameter names, in order of definition.
+    public let parameterNames: [String]
+    /// The current value of every trainable parameter.
+    public var parameters: [String: Tensor]
+    /// BatchNormalization running-statistics names, in order of definition.
+    public let bufferNames: [String]
+    /// The current running statistics.
+    public var buffers: [String: Tensor]
+    /// The momentum of the running statistics (ONNX's default 0.9).
+    public var batchNormMomentum: Float = 0.9
+
+    let steps: [TrainingStep]
+    let slotNames: [String]
+    let slotOf: [String: Int]
+    let inputSlots: [(name: String, slot: Int, type: TensorType)]
+    let frozen: [(slot: Int, tensor: Tensor)]
+
+    /// Compiles `graph` for training. Throws for graphs that do not verify, elided constants, or
+    /// ops the engine cannot differentiate (naming the node).
+    public init(graph: Graph) throws {
+        do { try Verifier.verify(graph) } catch let error as IRError {
+            throw RuntimeError("the graph does not verify: \(error.description)")
+        }
+        self.graph = graph
+        var slotOf: [String: Int] = [:]
+        var names: [String] = []
+        func slot(_ name: String) -> Int {
+            if let s = slotOf[name] { return s }
+            slotOf[name] = names.count
+            names.append(name)
+            return names.count - 1
+        }
+        var inputs: [(name: String, slot: Int, type: TensorType)] = []
+        for input in graph.inputs { inputs.append((input.name, slot(input.name), input.type)) }
+        var trainable = Set<String>(), stats = Set<String>()
+        var steps: [TrainingStep] = []
+        for node in graph.nodes {
+            try TrainingStep.checkSupported(node, graph: graph)
+            for (i, input) in node.inputs.enumerated() where graph.constants[input] != nil {
+                switch (node.op, i) {
+                case (.batchNormalization, 3), (.batchNormalization, 4): stats.insert(input)
+                case (.conv, _), (.gemm, _), (.matMul, _), (.batchNormalization, _), (.add, _), (.sub, _), (.mul, _), (.div, _):
+                    trainable.insert(input)
+                default: break
+                }
+            }
+            let ins = node.inputs.map(slot)
+            let out = slot(node.outputs[0])
+            steps.append(TrainingStep(name: node.name, op: node.op, inputs: ins, output: out,
+                                      outputType: try graph.type(of: node.outputs[0])))
+        }
+        for c in graph.constantNames where graph.constants[c]?.isElided == true {
+            throw RuntimeError("constant '\(c)' has no data (elided); training needs the weights")
+        }
+        // A constant that is both a statistic and a trained input stays a statistic.
+        trainable.subtract(stats)
+        parameterNames = graph.constantNames.filter { trainable.contains($0) }
+        bufferNames = graph.constantNames.filter { stats.contains($0) }
+        var params: [String: Tensor] = [:], buffers: [String: Tensor] = [:]
+        var frozen: [(slot: Int, tensor: Tensor)] = []
+        for c in graph.constantNames {
+            guard let t = graph.constants[c] else { continue }
+            if trainable.contains(c) { params[c] = t } else if stats.contains(c) { buffers[c] = t } else { frozen.append((slot(c), t)) }
+        }
+        for o in graph.outputs { _ = slot(o) }
+        self.parameters = params
+        self.buffers = buffers
+        self.steps = steps
+        self.slotNames = names
+        self.slotOf = slotOf
+        self.inputSlots = inputs
+        self.frozen = frozen
+    }
+
+    /// The number of trainable scalars.
+    public var parameterCount: Int { parameterNames.reduce(0) { $0 + (parameters[$1]?.count ?? 0) } }
+
+    /// The graph with its constants replaced by the current parameters and running statistics.
+    public func exportGraph() throws -> Graph {
+        var g = graph
+        for name in parameterNames { if let t = parameters[name] { try g.replaceConstant(name, with: t) } }
+        for name in bufferNames { if let t = buffers[name] { try g.replaceConstant(name, with: t) } }
+        return g
+    }
+
+    /// Runs the graph forward. In training mode the running statistics are updated and dropout
+    /// masks drawn from `rng`. The returned tape holds every value, for `backward`.
+    public func forward(_ inputs: [String: Tensor], mode: Mode, rng: inout TrainingRNG) throws -> Tape {
+        var values = [Tensor?](repeating: nil, count: slotNames.count)
+        for (s, t) in frozen { values[s] = t }
+        for name in parameterNames { if let s = slotOf[name] { values[s] = parameters[name] } }
+        for name in bufferNames { if let s = slotOf[name] { values[s] = buffers[name] } }
+        var symbols: [String: Int] = [:]
+        for input in inputSlots {
+            guard let t = inputs[input.name] else {
+                throw RuntimeError.input(input.name, "missing; the model expects \(input.type)")
+            }
+            guard t.shape.count == input.type.rank else {
+                throw RuntimeError.input(input.name, "has shape \(t.shape); the model expects \(input.type)")
+            }
+            for (i, d) in input.type.dims.enumerated() {
+                switch d {
+                case .fixed(let v) where t.shape[i] != v:
+                    throw RuntimeError.input(input.name, "has shape \(t.shape); the model expects \(input.type) (dimension \(i) must be \(v))")
+                case .symbol(let s): symbols[s] = t.shape[i]
+                default: break
+                }
+            }
+            values[input.slot] = t
+        }
+        var saved = [SavedState](repeating: .none, count: steps.count)
+        for (index, step) in steps.enumerated() {
+            let args = try step.inputs.map { s -> Tensor in
+                guard let t = values[s] else { throw RuntimeError.node(step.name, "value '\(slotNames[s])' is not available") }
+                return t
+            }
+            let shape = step.outputType.dims.map { d -> Int in
+                switch d {
+                case .fixed(let v): return v
+                case .symbol(let s): return symbols[s] ?? 0
+                }
+            }
+            let (y, state) = step.forward(args, outputShape: shape, mode: mode, rng: &rng, momentum: batchNormMomentum)
+            values[step.output] = y
+            saved[index] = state
+            if case .batchNorm(_, _, let mean, let variance) = state, mode == .training {
+                // Elements per channel: N × spatial size.
+                updateRunningStatistics(step, mean: mean, variance: variance, count: y.count / max(1, mean.count))
+            }
+        }
+        return Tape(values: values, saved: saved, mode: mode)
+    }
+
+    private func updateRunningStatistics(_ step: TrainingStep, mean: [Float], variance: [Float], count: Int) {
+        let m = batchNormMomentum
+        let unbias = count > 1 ? Float(count) / Float(count - 1) : 1
+        let meanName = slotNames[step.inputs[3]], varName = slotNames[step.inputs[4]]
+        if var r = buffers[meanName] {
+            for c in r.scalars.indices { r.scalars[c] = m * r.scalars[c] + (1 - m) * mean[c] }
+            buffers[meanName] = r
+        }
+        if var r = buffers[varName] {
+            for c in r.scalars.indices { r.scalars[c] = m * r.scalars[c] + (1 - m) * variance[c] * unbias }
+            buffers[varName] = r
+        }
+    }
+
+    /// The value `name` as the forward pass left it on `tape`.
+    public func value(_ name: String, on tape: Tape) throws -> Tensor {
+        guard let s = slotOf[name], let t = tape.values[s] else { throw RuntimeError("value '\(name)' was not computed") }
+        return t
+    }
+
+    /// Back-propagates `outputGradients` (by graph output name) through the tape. Returns the
+    /// gradient of every trainable parameter, and of each graph input listed in `inputs`.
+    public func backward(_ tape: Tape, outputGradients: [String: Tensor], inputs wanted: Set<String> = []) throws -> [String: Tensor] {
+        var needs = [Bool](repeating: false, count: slotNames.count)
+        for name in parameterNames { if let s = slotOf[name] { needs[s] = true } }
+        for name in wanted { if let s = slotOf[name] { needs[s] = true } }
+        for step in steps where step.inputs.contains(where: { needs[$0] }) { needs[step.output] = true }
+
+        var grads = [Tensor?](repeating: nil, count: slotNames.count)
+        for (name, g) in outputGradients {
+            guard let s = slotOf[name] else { throw RuntimeError("'\(name)' is not a value of the graph") }
+            accumulate(&grads[s], g)
+        }
+        for (index, step) in steps.enumerated().reversed() {
+            guard needs[step.output], let dy = grads[step.output] else { continue }
+            grads[step.output] = nil
+            let args = try step.inputs.map { s -> Tensor in
+                guard let t = tape.values[s] else { throw RuntimeError.node(step.name, "value '\(slotNames[s])' is missing from the tape") }
+                return t
+            }
+            guard let y = tape.values[step.output] else { continue }
+            let dx = step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: step.inputs.map { needs[$0] })
+            for (s, g) in zip(step.inputs, dx) where needs[s] {
+                if let g { accumulate(&grads[s], g) }
+            }
+        }
+        var out: [String: Tensor] = [:]
+        for name in parameterNames {
+            guard let s = slotOf[name] else { continue }
+            out[name] = grads[s] ?? Tensor(shape: parameters[name]?.shape ?? [], repeating: 0)
+        }
+        for name in wanted {
+            guard let s = slotOf[name] else { continue }
+            out[name] = grads[s] ?? Tensor(shape: tape.values[s]?.shape ?? [], repeating: 0)
+        }
+        return out
+    }
+}
+
+/// What a forward pass leaves for the backward pass.
+public struct Tape {
+    var values: [Tensor?]
+    var saved: [SavedState]
+    /// The mode the forward pass ran in.
+    public let mode: TrainableGraph.Mode
+}
+
+/// Adds `g` into an optional gradient, taking it as is when there is none yet.
+func accumulate(_ slot: inout Tensor?, _ g: Tensor) {
+    guard var current = slot else { slot = g; return }
+    slot = nil  // drop the extra reference so the add runs in place
+    current.scalars.withUnsafeMutableBufferPointer { c in
+        g.scalars.withUnsafeBufferPointer { d in
+            for i in 0..<min(c.count, d.count) { c[i] += d[i] }
+        }
+    }
+    slot = current
+}

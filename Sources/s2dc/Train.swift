@@ -1,0 +1,201 @@
+// Train: `s2dc train MODEL --data fashion-mnist --epochs E -o OUT` fine-tunes a model with SGD.
+
+import ArgumentParser
+import Foundation
+import IR
+import ONNX
+import Runtime
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train (fine-tune) an ONNX classifier on a dataset and write the trained model.",
+        discussion: """
+            SGD with momentum (Nesterov by default) and weight decay on conv/linear weights, under a \
+            cosine or one-cycle learning-rate schedule, with softmax cross-entropy (optionally label \
+            smoothed). After every epoch the state is written atomically to the checkpoint (default \
+            OUTPUT.ckpt) and the held-out split is evaluated. Ctrl-C stops between steps without \
+            touching OUTPUT; --resume continues from the checkpoint with the same options. The run is \
+            a function of --seed.
+            """)
+
+    @Argument(help: "The ONNX model to start from.")
+    var model: String
+
+    @OptionGroup var dataOptions: DataOptions
+
+    @Option(name: .shortAndLong, help: "Where to write the trained model (.onnx).")
+    var output: String
+
+    @Option(help: "Epochs to train.")
+    var epochs = 10
+
+    @Option(help: "Images per step.")
+    var batchSize = 128
+
+    @Option(help: "Peak learning rate.")
+    var lr: Float = 0.1
+
+    @Option(help: "Learning-rate schedule: cosine, one-cycle or constant.")
+    var schedule = "cosine"
+
+    @Option(help: "Warm-up length in epochs (one-cycle: its rise, at most half the run).")
+    var warmupEpochs: Double = 1
+
+    @Option(help: "SGD momentum.")
+    var momentum: Float = 0.9
+
+    @Flag(help: "Plain momentum instead of Nesterov's.")
+    var noNesterov = false
+
+    @Option(help: "Weight decay on conv and linear weights.")
+    var weightDecay: Float = 5e-4
+
+    @Option(help: "Label smoothing ε of the cross-entropy.")
+    var labelSmoothing: Float = 0
+
+    @Option(help: "Random crop after zero padding by this many pixels (0: off).")
+    var cropPadding = 0
+
+    @Flag(help: "Random horizontal flips.")
+    var flip = false
+
+    @Option(help: "Seed of every random choice (shuffles, crops, flips, dropout, the split).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Hold out this fraction of the training split for per-epoch validation (0: report the test split).")
+    var validationFraction: Double = 0
+
+    @Option(help: "Train on the first N training images only.")
+    var limitTrain: Int?
+
+    @Option(help: "Evaluate on the first N held-out images only.")
+    var limitTest: Int?
+
+    @Option(help: "The checkpoint file (default: OUTPUT.ckpt).")
+    var checkpoint: String?
+
+    @Flag(help: "Continue from the checkpoint.")
+    var resume = false
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard lr > 0 else { throw ValidationError("--lr must be positive") }
+        guard ["cosine", "one-cycle", "constant"].contains(schedule) else {
+            throw ValidationError("--schedule must be cosine, one-cycle or constant, got '\(schedule)'")
+        }
+        guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1)") }
+        guard cropPadding >= 0 else { throw ValidationError("--crop-padding must not be negative") }
+        if let limitTrain, limitTrain < 1 { throw ValidationError("--limit-train must be at least 1") }
+        if let limitTest, limitTest < 1 { throw ValidationError("--limit-test must be at least 1") }
+    }
+
+    func run() throws {
+        BLASThreads.count = dataOptions.threads
+        let graph = try ONNXLoader.load(path: model)
+        let splits = try Dataset.load(dataOptions.data)
+        var train = splits.train, heldOut = splits.test, heldOutName = "test"
+        if validationFraction > 0 {
+            (train, heldOut) = train.split(validationFraction: validationFraction, seed: seed)
+            heldOutName = "val"
+        }
+        if let limitTrain { train = train.prefix(limitTrain) }
+        if let limitTest { heldOut = heldOut.prefix(limitTest) }
+        guard let input = graph.inputs.first, let out = graph.outputs.first else { throw RuntimeError("the model has no input or output") }
+        try train.check(fits: input.type, classes: try graph.type(of: out).dims.last?.value)
+
+        var pre = try dataOptions.preprocessing()
+        pre.cropPadding = cropPadding
+        pre.horizontalFlip = flip
+        let steps = max(1, train.count / batchSize)
+        let warmup = Int((warmupEpochs * Double(steps)).rounded())
+        let sched: LearningRateSchedule
+        switch schedule {
+        case "one-cycle":
+            sched = .oneCycle(max: lr, warmupFraction: Float(min(0.5, max(0.01, warmupEpochs / Double(epochs)))),
+                              divFactor: 25, finalDivFactor: 1e4)
+        case "constant": sched = .constant(base: lr, warmupSteps: warmup)
+        default: sched = .cosine(base: lr, minimum: 0, warmupSteps: warmup)
+        }
+        let config = TrainingConfiguration(epochs: epochs, batchSize: batchSize, schedule: sched, momentum: momentum,
+                                           nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,
+                                           preprocessing: pre, seed: seed)
+        let trainer = try Trainer(network: try TrainableGraph(graph: graph), configuration: config)
+        let ckpt = checkpoint ?? output + ".ckpt"
+        if resume {
+            try Checkpoint.load(ckpt, into: trainer)
+            log("resumed from \(ckpt) after epoch \(trainer.epochsDone)")
+        }
+        log("training \(trainer.network.parameterCount) parameters on \(train.count) images from \(splits.source), "
+            + "\(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads")
+
+        Interrupt.install()
+        let bar = ProgressBar()
+        let start = Date()
+        while trainer.epochsDone < epochs {
+            guard let report = try trainer.trainEpoch(train, progress: { bar.update($0, epochs: epochs) },
+                                                      shouldStop: { Interrupt.requested }) else {
+                bar.finish()
+                let done = trainer.epochsDone
+                log("interrupted; \(output) was not written. " + (done > 0
+                    ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
+                    : "No epoch was completed, so there is no checkpoint."))
+                throw ExitCode(130)
+            }
+            bar.finish()
+            try Checkpoint.save(trainer, to: ckpt)
+            var line = String(format: "epoch %d/%d: loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s",
+                              report.epoch, epochs, report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds)
+            if heldOut.count > 0 {
+                let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: heldOut, preprocessing: pre.evaluation)
+                line += String(format: "; %@ accuracy %.4f, loss %.4f", heldOutName, r.accuracy, r.loss)
+            }
+            log(line)
+        }
+        try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
+        log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
+    }
+
+    private func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8) ?? Data()) }
+}
+
+/// Ctrl-C sets a flag that the training loop checks between steps.
+enum Interrupt {
+    nonisolated(unsafe) static var flag: sig_atomic_t = 0
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        signal(SIGINT) { _ in Interrupt.flag = 1 }
+        signal(SIGTERM) { _ in Interrupt.flag = 1 }
+    }
+}
+
+/// A one-line progress bar on a terminal; periodic log lines otherwise.
+final class ProgressBar {
+    private let tty = isatty(2) != 0
+    private var lastLog = Date.distantPast
+    private var drawn = false
+
+    func update(_ r: StepReport, epochs: Int) {
+        let text = String(format: "epoch %d/%d %@ %d/%d loss %.4f acc %.4f %.0f img/s lr %.4g", r.epoch + 1, epochs,
+                          bar(r.step, r.stepsInEpoch), r.step, r.stepsInEpoch, r.loss, r.accuracy, r.imagesPerSecond, r.learningRate)
+        if tty {
+            FileHandle.standardError.write(("\r\u{1B}[K" + text).data(using: .utf8) ?? Data())
+            drawn = true
+        } else if Date().timeIntervalSince(lastLog) >= 30 || r.step == r.stepsInEpoch {
+            lastLog = Date()
+            FileHandle.standardError.write((text + "\n").data(using: .utf8) ?? Data())
+        }
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write("\n".data(using: .utf8) ?? Data()) }
+        drawn = false
+    }
+
+    private func bar(_ done: Int, _ total: Int) -> String {
+        let width = 20, filled = total > 0 ? done * width / total : 0
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+}

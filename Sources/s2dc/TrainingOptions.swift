@@ -1,0 +1,37 @@
+// TrainingOptions: the data and preprocessing options `s2dc train` and `s2dc eval` share.
+
+import Foundation
+
+import ArgumentParser
+import Runtime
+
+/// Where the data comes from and how images are normalized (train and eval must agree).
+struct DataOptions: ParsableArguments {
+    @Option(help: "Dataset: fashion-mnist, mnist, a directory of IDX files, or an .npz (x_train, y_train, x_test, y_test).")
+    var data = "fashion-mnist"
+
+    @Option(help: "Per-channel mean subtracted after scaling uint8 pixels to [0, 1] (comma-separated).")
+    var mean = "0"
+
+    @Option(help: "Per-channel standard deviation divided by after the mean (comma-separated).")
+    var std = "1"
+
+    @Option(help: "Threads OpenBLAS may use.")
+    var threads = 2
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try preprocessing()
+    }
+
+    func preprocessing() throws -> Preprocessing {
+        func floats(_ s: String, _ flag: String) throws -> [Float] {
+            let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) takes numbers separated by commas, got '\(s)'") }
+            return v.compactMap { $0 }
+        }
+        let std = try floats(self.std, "--std")
+        guard std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--std values must be positive") }
+        return Preprocessing(mean: try floats(mean, "--mean"), std: std)
+    }
+}
