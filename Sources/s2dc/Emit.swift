@@ -54,7 +54,7 @@ struct Emit: ParsableCommand {
     func run() throws {
         var graph = try ONNXLoader.load(path: model)
         if !passes.isEmpty {
-            var manager = try PassManager(pipeline: passes, verifyEach: false)
+            let manager = try PassManager(pipeline: passes, verifyEach: false)
             _ = try manager.run(&graph)
         }
         let base = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
