@@ -75,7 +75,8 @@ struct Emit: ParsableCommand {
             print("wrote \(dest.path) (\(file.contents.count) bytes)")
         }
         print("kernels: \(result.kernelCount)")
-        print("arena: \(result.arenaBytes) bytes; sum of all activations: \(result.activationBytes) bytes; largest kernel scratch: \(result.scratchBytes) bytes")
+        // The arena also holds kernel scratch (im2col panels), so it can exceed the activations' sum.
+        print("arena: \(result.arenaBytes) bytes for activations and kernel scratch, planned from lifetimes (sum of all activations: \(result.activationBytes) bytes; largest kernel scratch: \(result.scratchBytes) bytes)")
         print("weights: \(result.weightBytes) bytes, \(result.weightStorage.rawValue)")
     }
 }
