@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(
-            name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport"], path: "Tests/ONNXTests",
+            name: "ONNXTests", dependencies: ["ONNX", "IR", "TestSupport", "NodeTestSupport"], path: "Tests/ONNXTests",
             exclude: ["Fixtures"]),  // read through #filePath, not as bundle resources
         // The ONNX node tests' scope rule, shared by the node-test harnesses.
         .target(name: "NodeTestSupport", dependencies: ["ONNX", "IR"], path: "Tests/NodeTestSupport"),

@@ -1,6 +1,7 @@
 // ImporterTests: the importer on models built in Swift — opset-dependent forms, defaults, folding, idioms and errors.
 import Foundation
 import IR
+import NodeTestSupport
 import XCTest
 @testable import ONNX
 
@@ -9,7 +10,7 @@ final class ImporterTests: XCTestCase {
 
     /// The table holds exactly the op set plus the shape-arithmetic ops the node tests assume.
     func testSupportedOpTypes() {
-        XCTAssertEqual(Set(ONNXImporter.supportedOpTypes), NodeTestImportTests.opSet.union(NodeTestImportTests.shapeArithmetic))
+        XCTAssertEqual(Set(ONNXImporter.supportedOpTypes), NodeTestScope.opSet.union(NodeTestScope.shapeArithmetic))
         let familySizes = [OpImporters.convPool, OpImporters.elementwise, OpImporters.linear, OpImporters.reshaping,
                            OpImporters.dataMovement, OpImporters.shapeArithmetic].map(\.count)
         XCTAssertEqual(familySizes.reduce(0, +), ONNXImporter.supportedOpTypes.count, "families overlap")
