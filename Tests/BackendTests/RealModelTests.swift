@@ -16,9 +16,14 @@ final class RealModelTests: XCTestCase {
         "light_bvlc_alexnet", "light_densenet121", "light_inception_v1", "light_inception_v2", "light_resnet50",
         "light_shufflenet", "light_squeezenet", "light_vgg19", "light_zfnet512",
     ]
-    /// The emitted Swift compiles slowly and runs on plain loops: a subset with every op family.
-    /// (ResNet-50 is left to the C test: its Swift alone takes 20 s to compile.)
-    static let swiftModels = ["default", "light_squeezenet", "light_shufflenet", "light_inception_v1"]
+    /// The runtime tests' torchvision exports (Tests/RuntimeTests/Fixtures/torchvision, 64×64 inputs).
+    static let torchvisionModels = [
+        "resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2", "squeezenet1_1",
+        "densenet121", "regnet",
+    ]
+    /// The emitted Swift compiles slowly and runs on plain loops: a light subset with every op
+    /// family, and the torchvision exports.
+    static let swiftModels = ["default", "light_squeezenet", "light_shufflenet", "light_inception_v1"] + torchvisionModels
 
     /// Model copies, inputs and onnxruntime outputs, made once per test run.
     static let references: (dir: URL, models: [String])? = {
@@ -26,9 +31,10 @@ final class RealModelTests: XCTestCase {
         let dir = Harness.workDir("real-references")
         let paths = [TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path]
             + lightModels.map { "\(onnxDir)/backend/test/data/light/\($0).onnx" }
+            + torchvisionModels.map { TestSupport.fixtures(of: "RuntimeTests").appendingPathComponent("torchvision/\($0).onnx").path }
         let script = TestSupport.repoRoot.appendingPathComponent("scripts/make-backend-references.py").path
         guard let r = TestSupport.run(TestSupport.python, [script, dir.path] + paths), r.status == 0 else { return nil }
-        return (dir, ["default"] + lightModels)
+        return (dir, ["default"] + lightModels + torchvisionModels)
     }()
 
     static func requireReferences() throws -> (dir: URL, models: [String]) {
@@ -65,7 +71,7 @@ final class RealModelTests: XCTestCase {
         return try outs.enumerated().map { Harness.relativeDifference(try Harness.readRaw(URL(fileURLWithPath: $1)), want[$0]) }.max() ?? 0
     }
 
-    /// The default model and the nine light models through the emitted C (-O2), each output
+    /// The default model, the nine light models and the torchvision exports through the emitted C (-O2), each output
     /// within 1e-4 of onnxruntime's (relative to its largest magnitude).
     func testModelsThroughEmittedCMatchOnnxruntime() throws {
         let refs = try Self.requireReferences()
