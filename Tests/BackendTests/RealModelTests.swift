@@ -133,28 +133,33 @@ final class RealModelTests: XCTestCase {
                                       "test_concat_3d_axis_1", "test_add_bcast", "test_basic_conv_with_padding", "test_slice_neg_steps"]
         let nodeCases = NodeCases.load(work: work.appendingPathComponent("node-data")).cases.filter { nodeNames.contains($0.name) }
         XCTAssertGreaterThanOrEqual(nodeCases.count, 8)
+        // Every (compiler, model or node test) pair is its own compile: run them on every core.
+        let jobs = compilers.flatMap { compiler in
+            ["default", "light_squeezenet", "light_shufflenet"].map { (compiler, $0, nil as NodeCase?) } + nodeCases.map { (compiler, $0.name, $0 as NodeCase?) }
+        }
+        let lock = NSLock()
+        var results: [String: String?] = [:]
+        Harness.parallel(jobs) { compiler, name, node in
+            let dir = work.appendingPathComponent("\(name)-\(URL(fileURLWithPath: compiler).lastPathComponent)")
+            var failure: String?
+            if let node {
+                failure = NodeTestCTests.run(node, work: dir, compiler: compiler, flags: Harness.strictFlags + flags)
+            } else {
+                do {
+                    let ratio = try Self.runC(name, refs: refs.dir, work: dir, compiler: compiler, extra: flags)
+                    failure = ratio <= Self.bound ? nil : "difference \(ratio) exceeds \(Self.bound)"
+                } catch {
+                    failure = "\(error)"
+                }
+            }
+            lock.lock(); results.updateValue(failure, forKey: "\(compiler) \(name)"); lock.unlock()
+        }
         var report = "emitted C under -fsanitize=address,undefined:\n"
         for compiler in compilers {
-            for stem in ["default", "light_squeezenet", "light_shufflenet"] {
-                do {
-                    let ratio = try Self.runC(stem, refs: refs.dir, work: work.appendingPathComponent("\(stem)-\(URL(fileURLWithPath: compiler).lastPathComponent)"),
-                                              compiler: compiler, extra: flags)
-                    report += "  \(compiler) \(stem): clean, \(String(format: "%.1e", ratio))\n"
-                    XCTAssertLessThanOrEqual(ratio, Self.bound, stem)
-                } catch {
-                    XCTFail("\(compiler) \(stem): \(error)")
-                }
-            }
-            var clean = 0
-            for c in nodeCases {
-                if let why = NodeTestCTests.run(c, work: work.appendingPathComponent("\(c.name)-\(URL(fileURLWithPath: compiler).lastPathComponent)"),
-                                                compiler: compiler, flags: Harness.strictFlags + flags) {
-                    XCTFail("\(compiler) \(c.name): \(why)")
-                } else {
-                    clean += 1
-                }
-            }
-            report += "  \(compiler): \(clean) of \(nodeCases.count) node tests clean\n"
+            let mine = jobs.filter { $0.0 == compiler }
+            let failed = mine.compactMap { job in (results["\(compiler) \(job.1)"] ?? "no result").map { "\(job.1): \($0)" } }
+            for f in failed { XCTFail("\(compiler) \(f)") }
+            report += "  \(compiler): \(mine.count - failed.count) of \(mine.count) clean (3 models, \(nodeCases.count) node tests)\n"
         }
         print(report)
     }
@@ -211,7 +216,8 @@ final class RealModelTests: XCTestCase {
             checks.append((stem, outs, try Self.expected(refs.dir, stem, outputs: graph.outputs.count), true))
         }
         try main.write(to: work.appendingPathComponent("main.swift"), atomically: true, encoding: .utf8)
-        guard let build = TestSupport.run("swiftc", ["-O", "-suppress-warnings", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
+        guard let build = TestSupport.run("swiftc", ["-O", "-j", "\(ProcessInfo.processInfo.activeProcessorCount)",
+                                                       "-suppress-warnings", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
         guard build.status == 0 else { return XCTFail("swiftc failed:\n\(build.err.prefix(4000))") }
         guard let r = TestSupport.run(work.appendingPathComponent("run").path, []), r.status == 0 else { return XCTFail("the Swift program failed") }
         if r.out.contains("error:") { XCTFail(r.out) }
