@@ -175,6 +175,32 @@ extension KernelBuilder {
         }
         let unroll = taps <= 25
         if unroll { for t in 0..<taps { body.append(.let_("k\(t)", "\(wts)[co * \(taps) + \(t)]")) } }
+        if unroll, sh == 1, sw == 1 {
+            // Stride 1: output (oh, ow) and tap (i, j) read plane element (oh + i·dh)·wq + ow + j·dw,
+            // so over the flat index p = oh·wq + ow every tap is one contiguous run. One long loop
+            // over p vectorizes fully even for 7-wide rows (the wq − ow columns past each row's
+            // end are computed and dropped); a second pass copies the valid columns out.
+            let rowWidth = usePlane ? wq : w
+            let base = usePlane ? plane : "\(src)[(b * \(c) + ci) * \(h * w) + "
+            let count = (oh - 1) * rowWidth + ow
+            let temp = scratch((usePlane ? phases * hp * wq : 0) + count)
+            let t = usePlane ? "(\(temp) + \(phases * hp * wq))" : temp
+            var flat: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let shift = i * dh * rowWidth + j * dw
+                    let read = usePlane ? "\(base)[p + \(shift)]" : "\(base)p + \(shift)]"
+                    flat.append(.add("acc", "k\(i * kw + j) * \(read)"))
+                }
+            }
+            flat.append(.set("\(t)[p]", "acc"))
+            body.append(.loop("p", count, flat))
+            body.append(.loop("oh", oh, [.loop("ow", ow, [
+                .set("\(dst)[(b * \(cout) + co) * \(oh * ow) + oh * \(ow) + ow]", act("\(t)[oh * \(rowWidth) + ow]")),
+            ])]))
+            emit(.loop("b", n, [.loop("co", cout, body)]))
+            return
+        }
         var sum: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
         if unroll {
             for i in 0..<kh {

@@ -16,9 +16,14 @@ final class RealModelTests: XCTestCase {
         "light_bvlc_alexnet", "light_densenet121", "light_inception_v1", "light_inception_v2", "light_resnet50",
         "light_shufflenet", "light_squeezenet", "light_vgg19", "light_zfnet512",
     ]
-    /// The emitted Swift compiles slowly and runs on plain loops: a subset with every op family.
-    /// (ResNet-50 is left to the C test: its Swift alone takes 20 s to compile.)
-    static let swiftModels = ["default", "light_squeezenet", "light_shufflenet", "light_inception_v1"]
+    /// The runtime tests' torchvision exports (Tests/RuntimeTests/Fixtures/torchvision, 64×64 inputs).
+    static let torchvisionModels = [
+        "resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2", "squeezenet1_1",
+        "densenet121", "regnet",
+    ]
+    /// The emitted Swift compiles slowly and runs on plain loops: a light subset with every op
+    /// family, and the torchvision exports.
+    static let swiftModels = ["default", "light_squeezenet", "light_shufflenet", "light_inception_v1"] + torchvisionModels
 
     /// Model copies, inputs and onnxruntime outputs, made once per test run.
     static let references: (dir: URL, models: [String])? = {
@@ -26,9 +31,10 @@ final class RealModelTests: XCTestCase {
         let dir = Harness.workDir("real-references")
         let paths = [TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path]
             + lightModels.map { "\(onnxDir)/backend/test/data/light/\($0).onnx" }
+            + torchvisionModels.map { TestSupport.fixtures(of: "RuntimeTests").appendingPathComponent("torchvision/\($0).onnx").path }
         let script = TestSupport.repoRoot.appendingPathComponent("scripts/make-backend-references.py").path
         guard let r = TestSupport.run(TestSupport.python, [script, dir.path] + paths), r.status == 0 else { return nil }
-        return (dir, ["default"] + lightModels)
+        return (dir, ["default"] + lightModels + torchvisionModels)
     }()
 
     static func requireReferences() throws -> (dir: URL, models: [String]) {
@@ -65,7 +71,7 @@ final class RealModelTests: XCTestCase {
         return try outs.enumerated().map { Harness.relativeDifference(try Harness.readRaw(URL(fileURLWithPath: $1)), want[$0]) }.max() ?? 0
     }
 
-    /// The default model and the nine light models through the emitted C (-O2), each output
+    /// The default model, the nine light models and the torchvision exports through the emitted C (-O2), each output
     /// within 1e-4 of onnxruntime's (relative to its largest magnitude).
     func testModelsThroughEmittedCMatchOnnxruntime() throws {
         let refs = try Self.requireReferences()
@@ -127,28 +133,33 @@ final class RealModelTests: XCTestCase {
                                       "test_concat_3d_axis_1", "test_add_bcast", "test_basic_conv_with_padding", "test_slice_neg_steps"]
         let nodeCases = NodeCases.load(work: work.appendingPathComponent("node-data")).cases.filter { nodeNames.contains($0.name) }
         XCTAssertGreaterThanOrEqual(nodeCases.count, 8)
+        // Every (compiler, model or node test) pair is its own compile: run them on every core.
+        let jobs = compilers.flatMap { compiler in
+            ["default", "light_squeezenet", "light_shufflenet"].map { (compiler, $0, nil as NodeCase?) } + nodeCases.map { (compiler, $0.name, $0 as NodeCase?) }
+        }
+        let lock = NSLock()
+        var results: [String: String?] = [:]
+        Harness.parallel(jobs) { compiler, name, node in
+            let dir = work.appendingPathComponent("\(name)-\(URL(fileURLWithPath: compiler).lastPathComponent)")
+            var failure: String?
+            if let node {
+                failure = NodeTestCTests.run(node, work: dir, compiler: compiler, flags: Harness.strictFlags + flags)
+            } else {
+                do {
+                    let ratio = try Self.runC(name, refs: refs.dir, work: dir, compiler: compiler, extra: flags)
+                    failure = ratio <= Self.bound ? nil : "difference \(ratio) exceeds \(Self.bound)"
+                } catch {
+                    failure = "\(error)"
+                }
+            }
+            lock.lock(); results.updateValue(failure, forKey: "\(compiler) \(name)"); lock.unlock()
+        }
         var report = "emitted C under -fsanitize=address,undefined:\n"
         for compiler in compilers {
-            for stem in ["default", "light_squeezenet", "light_shufflenet"] {
-                do {
-                    let ratio = try Self.runC(stem, refs: refs.dir, work: work.appendingPathComponent("\(stem)-\(URL(fileURLWithPath: compiler).lastPathComponent)"),
-                                              compiler: compiler, extra: flags)
-                    report += "  \(compiler) \(stem): clean, \(String(format: "%.1e", ratio))\n"
-                    XCTAssertLessThanOrEqual(ratio, Self.bound, stem)
-                } catch {
-                    XCTFail("\(compiler) \(stem): \(error)")
-                }
-            }
-            var clean = 0
-            for c in nodeCases {
-                if let why = NodeTestCTests.run(c, work: work.appendingPathComponent("\(c.name)-\(URL(fileURLWithPath: compiler).lastPathComponent)"),
-                                                compiler: compiler, flags: Harness.strictFlags + flags) {
-                    XCTFail("\(compiler) \(c.name): \(why)")
-                } else {
-                    clean += 1
-                }
-            }
-            report += "  \(compiler): \(clean) of \(nodeCases.count) node tests clean\n"
+            let mine = jobs.filter { $0.0 == compiler }
+            let failed = mine.compactMap { job in (results["\(compiler) \(job.1)"] ?? "no result").map { "\(job.1): \($0)" } }
+            for f in failed { XCTFail("\(compiler) \(f)") }
+            report += "  \(compiler): \(mine.count - failed.count) of \(mine.count) clean (3 models, \(nodeCases.count) node tests)\n"
         }
         print(report)
     }
@@ -205,7 +216,8 @@ final class RealModelTests: XCTestCase {
             checks.append((stem, outs, try Self.expected(refs.dir, stem, outputs: graph.outputs.count), true))
         }
         try main.write(to: work.appendingPathComponent("main.swift"), atomically: true, encoding: .utf8)
-        guard let build = TestSupport.run("swiftc", ["-O", "-suppress-warnings", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
+        guard let build = TestSupport.run("swiftc", ["-O", "-j", "\(ProcessInfo.processInfo.activeProcessorCount)",
+                                                       "-suppress-warnings", "-o", "run"] + sources, cwd: work) else { return XCTFail("cannot start swiftc") }
         guard build.status == 0 else { return XCTFail("swiftc failed:\n\(build.err.prefix(4000))") }
         guard let r = TestSupport.run(work.appendingPathComponent("run").path, []), r.status == 0 else { return XCTFail("the Swift program failed") }
         if r.out.contains("error:") { XCTFail(r.out) }

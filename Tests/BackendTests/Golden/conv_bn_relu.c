@@ -51,12 +51,36 @@ static void conv_bn_relu_gemm_tile(int k, const float *restrict a, const float *
         }
     }
 }
-
+static void conv_bn_relu_gemm_edge(int k, const float *restrict a, const float *restrict b, int ldb,
+                           float *restrict c, int ldc, int first, const float *restrict bias, float lo, float hi, int mr, int nr)
+{
+    float acc[8][32];
+    for (int i = 0; i < 8; ++i) {
+        for (int j = 0; j < 32; ++j) acc[i][j] = 0.0f;
+    }
+    for (int q = 0; q < k; ++q) {
+        const float *restrict bq = b + q * ldb;
+        const float *restrict aq = a + q * 8;
+        for (int i = 0; i < 8; ++i) {
+            const float av = aq[i];
+            for (int j = 0; j < 32; ++j) acc[i][j] += av * bq[j];
+        }
+    }
+    for (int i = 0; i < mr; ++i) {
+        float *restrict ci = c + i * ldc;
+        const float bi = bias[i];
+        for (int j = 0; j < nr; ++j) {
+            float v = acc[i][j] + (first ? bi : ci[j]);
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            ci[j] = v;
+        }
+    }
+}
 static void conv_bn_relu_gemm(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
                       float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
 {
     float bt[CONV_BN_RELU_KC * 32];
-    float ct[8 * 32];
     for (int jc = 0; jc < n; jc += CONV_BN_RELU_NC) {
         const int nc = n - jc < CONV_BN_RELU_NC ? n - jc : CONV_BN_RELU_NC;
         for (int q0 = 0; q0 < k; q0 += CONV_BN_RELU_KC) {
@@ -82,13 +106,7 @@ static void conv_bn_relu_gemm(int m, int n, int k, const float *restrict a, cons
                     if (mr == 8 && w == 32) {
                         conv_bn_relu_gemm_tile(kc, ap, bp, bld, cp, ldc, first, bias + i0, l, h);
                     } else {
-                        for (int i = 0; i < 8; ++i) {
-                            for (int j = 0; j < 32; ++j) ct[i * 32 + j] = (!first && i < mr && j < w) ? cp[i * ldc + j] : 0.0f;
-                        }
-                        conv_bn_relu_gemm_tile(kc, ap, bp, bld, ct, 32, first, bias + i0, l, h);
-                        for (int i = 0; i < mr; ++i) {
-                            for (int j = 0; j < w; ++j) cp[i * ldc + j] = ct[i * 32 + j];
-                        }
+                        conv_bn_relu_gemm_edge(kc, ap, bp, bld, cp, ldc, first, bias + i0, l, h, mr, w);
                     }
                 }
             }

@@ -18,7 +18,7 @@ extern "C" {
 /* Output 0 "logits": float[1][2], 2 floats. */
 #define RESIDUAL_POOL_FC_OUTPUT_SIZE 2
 /* Arena: floats and bytes the activations need (39 floats without reuse). */
-#define RESIDUAL_POOL_FC_ARENA_SIZE 64
+#define RESIDUAL_POOL_FC_ARENA_SIZE 80
 #define RESIDUAL_POOL_FC_ARENA_BYTES (4 * RESIDUAL_POOL_FC_ARENA_SIZE)
 
 /* Runs the network on the inputs and writes the outputs. Returns 0. */
