@@ -50,16 +50,8 @@ extension Kernels {
     /// NumPy matmul: 1-D operands are promoted (a row for A, a column for B) and the promoted
     /// dimension removed again; leading dimensions broadcast.
     public static func matMul(_ a: Tensor, _ b: Tensor, outputShape: [Int]) -> Tensor {
-        let a2 = a.shape.count == 1 ? [1] + a.shape : a.shape
-        let b2 = b.shape.count == 1 ? b.shape + [1] : b.shape
-        let m = a2[a2.count - 2], k = a2[a2.count - 1], n = b2[b2.count - 1]
-        let batchA = Array(a2.dropLast(2)), batchB = Array(b2.dropLast(2))
-        let rank = max(batchA.count, batchB.count)
-        let pa = Array(repeating: 1, count: rank - batchA.count) + batchA
-        let pb = Array(repeating: 1, count: rank - batchB.count) + batchB
-        let batch = zip(pa, pb).map { max($0, $1) }
-        let count = batch.reduce(1, *)
-        let sa = rowMajorStrides(pa), sb = rowMajorStrides(pb)
+        let geometry = MatMulGeometry(a: a.shape, b: b.shape)
+        let m = geometry.m, k = geometry.k, n = geometry.n
         return Tensor.filled(shape: outputShape) { out in
             guard let yp = out.baseAddress else { return }
             a.scalars.withUnsafeBufferPointer { ab in
@@ -68,16 +60,9 @@ extension Kernels {
                         out.update(repeating: 0)
                         return
                     }
-                    var index = [Int](repeating: 0, count: rank)
-                    for i in 0..<count {
-                        var oa = 0, ob = 0
-                        for d in 0..<rank {
-                            if pa[d] != 1 { oa += index[d] * sa[d] }
-                            if pb[d] != 1 { ob += index[d] * sb[d] }
-                        }
-                        sgemm(m: m, n: n, k: k, a: ap + oa * m * k, lda: k, b: bp + ob * k * n, ldb: n,
+                    geometry.forEachMatrix { i, aOffset, bOffset in
+                        sgemm(m: m, n: n, k: k, a: ap + aOffset, lda: k, b: bp + bOffset, ldb: n,
                               c: yp + i * m * n, ldc: n)
-                        increment(&index, within: batch)
                     }
                 }
             }

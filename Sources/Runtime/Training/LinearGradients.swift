@@ -63,16 +63,8 @@ enum LinearGradients {
     /// NumPy matmul's gradients: 1-D operands promoted as in the forward, broadcast batch
     /// dimensions accumulated back onto the operand that was repeated.
     static func matMul(_ a: Tensor, _ b: Tensor, dy: Tensor, needs: [Bool]) -> (da: Tensor?, db: Tensor?) {
-        let a2 = a.shape.count == 1 ? [1] + a.shape : a.shape
-        let b2 = b.shape.count == 1 ? b.shape + [1] : b.shape
-        let m = a2[a2.count - 2], k = a2[a2.count - 1], n = b2[b2.count - 1]
-        let batchA = Array(a2.dropLast(2)), batchB = Array(b2.dropLast(2))
-        let rank = max(batchA.count, batchB.count)
-        let pa = Array(repeating: 1, count: rank - batchA.count) + batchA
-        let pb = Array(repeating: 1, count: rank - batchB.count) + batchB
-        let batch = zip(pa, pb).map { max($0, $1) }
-        let count = batch.reduce(1, *)
-        let sa = rowMajorStrides(pa), sb = rowMajorStrides(pb)
+        let geometry = MatMulGeometry(a: a.shape, b: b.shape)
+        let m = geometry.m, k = geometry.k, n = geometry.n
         var da = [Float](repeating: 0, count: needs[0] ? a.count : 0)
         var db = [Float](repeating: 0, count: needs[1] ? b.count : 0)
         a.scalars.withUnsafeBufferPointer { ab in
@@ -81,23 +73,16 @@ enum LinearGradients {
         da.withUnsafeMutableBufferPointer { dab in
         db.withUnsafeMutableBufferPointer { dbb in
             guard let ap = ab.baseAddress, let bp = bb.baseAddress, let yp = yb.baseAddress, k > 0 else { return }
-            var index = [Int](repeating: 0, count: rank)
-            for i in 0..<count {
-                var oa = 0, ob = 0
-                for d in 0..<rank {
-                    if pa[d] != 1 { oa += index[d] * sa[d] }
-                    if pb[d] != 1 { ob += index[d] * sb[d] }
-                }
+            geometry.forEachMatrix { i, aOffset, bOffset in
                 let g = yp + i * m * n
                 if let dap = dab.baseAddress {  // dA += dY · Bᵀ
-                    sgemm(transB: true, m: m, n: k, k: n, a: g, lda: n, b: bp + ob * k * n, ldb: n, beta: 1,
-                          c: dap + oa * m * k, ldc: k)
+                    sgemm(transB: true, m: m, n: k, k: n, a: g, lda: n, b: bp + bOffset, ldb: n, beta: 1,
+                          c: dap + aOffset, ldc: k)
                 }
                 if let dbp = dbb.baseAddress {  // dB += Aᵀ · dY
-                    sgemm(transA: true, m: k, n: n, k: m, a: ap + oa * m * k, lda: k, b: g, ldb: n, beta: 1,
-                          c: dbp + ob * k * n, ldc: n)
+                    sgemm(transA: true, m: k, n: n, k: m, a: ap + aOffset, lda: k, b: g, ldb: n, beta: 1,
+                          c: dbp + bOffset, ldc: n)
                 }
-                increment(&index, within: batch)
             }
         } } } } }
         return (needs[0] ? Tensor(shape: a.shape, scalars: da) : nil, needs[1] ? Tensor(shape: b.shape, scalars: db) : nil)
