@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Backend", targets: ["Backend"]),
+        .library(name: "Search", targets: ["Search"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
+        // The search: space, strategies, threshold calibration, Pareto front, checkpoints.
+        .target(name: "Search", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Search"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
@@ -70,6 +73,7 @@ let package = Package(
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
             name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
