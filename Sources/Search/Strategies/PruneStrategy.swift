@@ -5,31 +5,35 @@ import Runtime
 
 /// Dynamic distribution pruning (DDPNAS): the configurations are samples of a joint categorical
 /// distribution, one factor per decision. Each epoch draws as many configurations as the widest
-/// decision has live choices, covering every live choice of each decision without replacement
-/// where legality allows; each (decision, choice) is scored by the mean score of the epoch's
-/// samples that used it. Every `rounds` epochs the factor probabilities become softmax(`temperature`
-/// · the choices' mean scores over those epochs) plus `decay` × the old probabilities, and each
-/// decision loses its least probable live choice (never one whose removal leaves no legal
-/// configuration). When every decision has one choice left, that configuration is proposed and
-/// the strategy is done.
+/// decision has choices, uniformly among the legal configurations of live choices. Every `rounds`
+/// epochs each live (decision, choice) gets a score from the window's samples: with
+/// `estimate=mean` the mean score of the samples that used it; with `estimate=additive` (the
+/// default) its coefficient in a ridge regression of the scores on the one-hot choices, which
+/// takes out the other decisions' share of each score. The factor probabilities become
+/// softmax(`temperature` · scores) plus `decay` × the old probabilities, and each decision loses
+/// its least probable live choice (never one whose removal leaves no legal configuration). When
+/// every decision has one choice left, that configuration is proposed and the strategy is done.
 public struct PruneStrategy: SearchStrategy {
     public static let name = "prune"
     public static let summary = "DDPNAS: sample a joint categorical distribution, prune each decision's worst choice every few epochs"
     public static let options: [PassOptionSpec] = [
-        .int("rounds", default: 2, help: "Epochs between prunings"),
+        .int("rounds", default: 4, help: "Epochs between prunings"),
         .double("decay", default: 0.5, help: "Weight of the old probabilities in each update"),
         .double("temperature", default: 100, help: "Scale of the scores inside the softmax"),
+        .string("estimate", default: "additive",
+                help: "A choice's score: additive (its coefficient in a ridge fit of the window) or mean"),
     ]
 
     let space: SearchSpace
     var rng: TrainingRNG
     let rounds: Int
     let decay, temperature: Double
+    let additive: Bool
+    /// The window's samples, for the additive estimate.
+    var window: [(configuration: [Int], score: Double)] = []
     /// Live choices of each decision.
     var alive: [Set<Int>]
     var theta: [[Double]]
-    /// Choices of each decision not yet drawn in this epoch.
-    var unsampled: [Set<Int>]
     var drawnInEpoch = 0
     /// Per epoch of the current window: per decision and choice, (sum of scores, count).
     var epochScores: [[[(sum: Double, count: Int)]]] = []
@@ -42,13 +46,16 @@ public struct PruneStrategy: SearchStrategy {
         temperature = try options.double("temperature")
         guard rounds >= 1 else { throw SearchError("prune: rounds must be at least 1, got \(rounds)") }
         guard decay >= 0, temperature > 0 else { throw SearchError("prune: decay must be >= 0 and temperature > 0") }
+        let estimate = try options.string("estimate")
+        guard estimate == "additive" || estimate == "mean" else {
+            throw SearchError("prune: estimate must be additive or mean, got '\(estimate)'")
+        }
+        additive = estimate == "additive"
         self.space = space
         self.rng = rng
         alive = space.decisions.map { Set(0..<$0.choices) }
         theta = space.decisions.map { Array(repeating: 1 / Double($0.choices), count: $0.choices) }
-        unsampled = alive
         removeDeadChoices()
-        unsampled = alive
         startEpoch()
     }
 
@@ -57,7 +64,6 @@ public struct PruneStrategy: SearchStrategy {
     var epochLength: Int { space.decisions.map(\.choices).max() ?? 1 }
 
     mutating func startEpoch() {
-        unsampled = alive
         drawnInEpoch = 0
         epochScores.append(space.decisions.map { Array(repeating: (0.0, 0), count: $0.choices) })
     }
@@ -80,10 +86,10 @@ public struct PruneStrategy: SearchStrategy {
         if finished { return }
         let s = score.isFinite ? score : -1
         for (d, v) in configuration.enumerated() {
-            unsampled[d].remove(v)
             epochScores[epochScores.count - 1][d][v].sum += s
             epochScores[epochScores.count - 1][d][v].count += 1
         }
+        window.append((configuration, s))
         drawnInEpoch += 1
         guard drawnInEpoch >= epochLength else { return }
         if epochScores.count < rounds {
@@ -92,6 +98,7 @@ public struct PruneStrategy: SearchStrategy {
         }
         prune()
         epochScores = []
+        window = []
         if alive.allSatisfy({ $0.count == 1 }) {
             finished = true
         } else {
@@ -102,14 +109,26 @@ public struct PruneStrategy: SearchStrategy {
     /// Updates the factor probabilities from the window's scores and removes each decision's
     /// least probable live choice.
     mutating func prune() {
+        let coefficients = additive
+            ? RidgeRegression(window.map { space.features($0.configuration) }, window.map(\.score), lambda: 1e-3).weights
+            : []
+        var offsets: [Int] = []
+        var offset = 0
+        for d in space.decisions {
+            offsets.append(offset)
+            offset += d.choices
+        }
         for d in 0..<space.count where alive[d].count > 1 {
             let live = alive[d].sorted()
-            // Each live choice's mean score over the window's epochs (pooled: one sample per
-            // epoch is too noisy a vote); a choice never drawn (legality) counts as the worst.
+            // Each live choice's score over the window: its mean, or (additive) its coefficient in
+            // a ridge fit of the scores on every decision's one-hot choices, which takes out what the
+            // other decisions' draws contributed (the mean's noise). A choice never drawn (legality)
+            // counts as the worst.
             let means = live.map { v -> Double? in
                 let sum = epochScores.reduce(0.0) { $0 + $1[d][v].sum }
                 let count = epochScores.reduce(0) { $0 + $1[d][v].count }
-                return count > 0 ? sum / Double(count) : nil
+                guard count > 0 else { return nil }
+                return additive ? coefficients[offsets[d] + v] : sum / Double(count)
             }
             let worst = means.compactMap { $0 }.min() ?? 0
             let p = softmax(means.map { temperature * ($0 ?? worst) })
