@@ -44,104 +44,23 @@ public struct ThresholdCalibrator: Sendable {
             return Calibration(thresholds: [], accuracy: acc, expectedMACs: macs[0], exitFractions: [1],
                                feasible: reward.value(accuracy: acc, macs: macs[0]) != nil, exact: true)
         }
-        // Candidate thresholds of each outer exit: "never", then distinct confidences descending.
+        // Candidate thresholds of each outer exit: its distinct confidences, descending ("never"
+        // comes first implicitly).
         let outerExits = s - 2
-        var candidates: [[Double]] = (0..<outerExits).map { e in Self.cuts(scores.confidences[e]) }
-        let combos = candidates.reduce(1.0) { $0 * Double($1.count) }
+        var candidates: [[Double]] = (0..<outerExits).map { Array(Set(scores.confidences[$0])).sorted(by: >) }
+        let combos = candidates.reduce(1.0) { $0 * Double($1.count + 1) }
         var exact = true
-        if combos * Double(n) * Double(s) > exactLimit {
+        if combos * Double(n) > exactLimit {
             exact = false
-            let perExit = max(2, Int(pow(exactLimit / (Double(n) * Double(s)), 1.0 / Double(outerExits))))
+            let perExit = max(2, Int(pow(exactLimit / Double(n), 1.0 / Double(outerExits))) - 1)
             candidates = candidates.map { Self.quantiles($0, count: perExit) }
         }
-        let last = s - 2  // the exit whose threshold the sweep chooses
-        let order = (0..<n).sorted {
-            let a = scores.confidences[last][$0], b = scores.confidences[last][$1]
-            return a != b ? a > b : $0 < $1
-        }
-        let never = Self.never(scores.confidences[last])
-
-        var best: (value: Double, macs: Double, acc: Double, taus: [Double])?
-        var lightest: (macs: Double, acc: Double, taus: [Double])?
-        var exitAt = Array(repeating: -1, count: n)  // -1: reaches exit `last`
-        var index = Array(repeating: 0, count: outerExits)
-        while true {
-            let outer = (0..<outerExits).map { candidates[$0][index[$0]] }
-            var baseRight = 0
-            var baseMACs = 0.0
-            var reachRight = 0  // reaching samples, all at the last exit
-            var reachCount = 0
-            for i in 0..<n {
-                var e = -1
-                for k in 0..<outerExits where scores.confidences[k][i] >= outer[k] {
-                    e = k
-                    break
-                }
-                exitAt[i] = e
-                if e >= 0 {
-                    if scores.correct[e][i] { baseRight += 1 }
-                    baseMACs += macs[e]
-                } else {
-                    reachCount += 1
-                    if scores.correct[s - 1][i] { reachRight += 1 }
-                }
-            }
-            // Sweep τ_{S−1} from "never" down through the distinct confidences.
-            var right = baseRight + reachRight
-            var moved = 0
-            var tau = never
-            var k = 0
-            while true {
-                let total = baseMACs + Double(moved) * macs[last] + Double(reachCount - moved) * macs[s - 1]
-                let mean = total / Double(n)
-                let acc = Double(right) / Double(n)
-                let taus = outer + [tau]
-                if let v = reward.value(accuracy: acc, macs: mean) {
-                    if best == nil || v > best!.value || (v == best!.value && mean < best!.macs) {
-                        best = (v, mean, acc, taus)
-                    }
-                } else if lightest == nil || mean < lightest!.macs || (mean == lightest!.macs && acc > lightest!.acc) {
-                    lightest = (mean, acc, taus)
-                }
-                // Move the next tie group holding a running sample to exit `last`.
-                var changed = false
-                while !changed && k < n {
-                    tau = scores.confidences[last][order[k]]
-                    while k < n && scores.confidences[last][order[k]] == tau {
-                        let i = order[k]
-                        if exitAt[i] < 0 {
-                            moved += 1
-                            right += (scores.correct[last][i] ? 1 : 0) - (scores.correct[s - 1][i] ? 1 : 0)
-                            changed = true
-                        }
-                        k += 1
-                    }
-                }
-                if !changed { break }
-            }
-            // Next outer combination (odometer).
-            var d = outerExits - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < candidates[d].count { break }
-                index[d] = 0
-                d -= 1
-            }
-            if d < 0 { break }
-        }
-        // Every setting is feasible or not, so one of the two exists.
-        let chosen = best.map { (acc: $0.acc, macs: $0.macs, taus: $0.taus) }
-            ?? lightest.map { (acc: $0.acc, macs: $0.macs, taus: $0.taus) }
-            ?? (acc: 0, macs: 0, taus: Array(repeating: never, count: s - 1))
+        var search = ExactSearch(scores: scores, reward: reward, candidates: candidates)
+        search.descend(0)
+        let chosen = search.best ?? search.lightest ?? (value: 0, macs: 0, acc: 0, taus: search.taus)
         return Calibration(thresholds: chosen.taus, accuracy: chosen.acc, expectedMACs: chosen.macs,
-                           exitFractions: Self.fractions(scores, chosen.taus), feasible: best != nil, exact: exact)
-    }
-
-    /// "Never" (just above the largest confidence), then the distinct confidences, descending.
-    static func cuts(_ values: [Double]) -> [Double] {
-        var distinct = Array(Set(values)).sorted(by: >)
-        distinct.insert(never(values), at: 0)
-        return distinct
+                           exitFractions: Self.fractions(scores, chosen.taus), feasible: search.best != nil,
+                           exact: exact)
     }
 
     /// A threshold no sample of this exit reaches: just above its largest confidence (and ≥ 1).
@@ -149,7 +68,7 @@ public struct ThresholdCalibrator: Sendable {
         (max(values.max() ?? 1, 1.0)).nextUp
     }
 
-    /// `count` cuts spread evenly over `cuts` (keeping the first, "never", and the last).
+    /// `count` cuts spread evenly over `cuts` (keeping the first and the last).
     static func quantiles(_ cuts: [Double], count: Int) -> [Double] {
         guard cuts.count > count, count >= 2 else { return cuts }
         var out: [Double] = []
@@ -172,5 +91,149 @@ public struct ThresholdCalibrator: Sendable {
             counts[e] += 1
         }
         return counts.map { Double($0) / Double(scores.samples) }
+    }
+}
+
+/// The depth-first enumeration behind `ThresholdCalibrator`: exit k's threshold steps down through
+/// its candidates, each step moving the samples it newly lets out (of those still running) to
+/// exit k; the leaf sweeps the last threshold. Counts are integers, so the cost of a setting is
+/// computed the same way wherever it is reached (no drift from adding and removing).
+private struct ExactSearch {
+    let reward: Reward
+    let n: Int
+    let exits: Int
+    let macs: [Double]
+    let candidates: [[Double]]
+    /// Per outer exit: sample indices by confidence, descending, and those confidences.
+    let orders: [[Int]]
+    let sortedConfidence: [[Double]]
+    /// Per outer exit and sample: correct there.
+    let correct: [[Bool]]
+    let correctAtFinal: [Bool]
+    /// The exit the sweep chooses a threshold for (S−2, 0-based): order, confidences, and the
+    /// change in correct answers when a sample leaves there instead of at the final exit.
+    let lastOrder: [Int]
+    let lastSorted: [Double]
+    let lastGain: [Int]
+    let never: [Double]
+
+    /// The outer exit each sample leaves at, or −1 while it runs on.
+    var stage: [Int]
+    var leaving: [Int]
+    var baseRight = 0
+    var reachCount: Int
+    var reachRight: Int
+    var taus: [Double]
+    var best: (value: Double, macs: Double, acc: Double, taus: [Double])?
+    var lightest: (value: Double, macs: Double, acc: Double, taus: [Double])?
+
+    init(scores: ExitScores, reward: Reward, candidates: [[Double]]) {
+        self.reward = reward
+        n = scores.samples
+        exits = scores.exits
+        macs = scores.cumulativeMACs
+        self.candidates = candidates
+        let outer = exits - 2
+        func order(_ e: Int) -> [Int] {
+            let c = scores.confidences[e]
+            return (0..<scores.samples).sorted { c[$0] != c[$1] ? c[$0] > c[$1] : $0 < $1 }
+        }
+        let orders = (0..<outer).map(order)
+        self.orders = orders
+        sortedConfidence = (0..<outer).map { e in orders[e].map { scores.confidences[e][$0] } }
+        correct = Array(scores.correct[0..<outer])
+        correctAtFinal = scores.correct[exits - 1]
+        let last = exits - 2
+        let lastOrder = order(last)
+        self.lastOrder = lastOrder
+        lastSorted = lastOrder.map { scores.confidences[last][$0] }
+        let lastCorrect = scores.correct[last], finalCorrect = scores.correct[scores.exits - 1]
+        lastGain = lastOrder.map { (lastCorrect[$0] ? 1 : 0) - (finalCorrect[$0] ? 1 : 0) }
+        never = (0..<(scores.exits - 1)).map { ThresholdCalibrator.never(scores.confidences[$0]) }
+        stage = Array(repeating: -1, count: n)
+        leaving = Array(repeating: 0, count: max(outer, 1))
+        reachCount = n
+        reachRight = correctAtFinal.filter { $0 }.count
+        taus = never
+    }
+
+    mutating func descend(_ k: Int) {
+        if k == exits - 2 {
+            sweep()
+            return
+        }
+        taus[k] = never[k]
+        descend(k + 1)
+        let order = orders[k]
+        let sorted = sortedConfidence[k]
+        var p = 0
+        for v in candidates[k] {
+            while p < n && sorted[p] >= v {
+                let i = order[p]
+                if stage[i] < 0 {
+                    stage[i] = k
+                    leaving[k] += 1
+                    if correct[k][i] { baseRight += 1 }
+                    reachCount -= 1
+                    if correctAtFinal[i] { reachRight -= 1 }
+                }
+                p += 1
+            }
+            taus[k] = v
+            descend(k + 1)
+        }
+        for q in 0..<p where stage[order[q]] == k {
+            let i = order[q]
+            stage[i] = -1
+            leaving[k] -= 1
+            if correct[k][i] { baseRight -= 1 }
+            reachCount += 1
+            if correctAtFinal[i] { reachRight += 1 }
+        }
+        taus[k] = never[k]
+    }
+
+    /// Every cut of the last threshold for the current outer thresholds.
+    mutating func sweep() {
+        let last = exits - 2
+        var baseMACs = 0.0
+        for e in 0..<(exits - 2) { baseMACs += Double(leaving[e]) * macs[e] }
+        var right = baseRight + reachRight
+        var moved = 0
+        consider(right: right, macs: baseMACs + Double(reachCount) * macs[exits - 1], tau: never[last])
+        var p = 0
+        while p < n {
+            let v = lastSorted[p]
+            var changed = false
+            while p < n && lastSorted[p] == v {
+                if stage[lastOrder[p]] < 0 {
+                    moved += 1
+                    right += lastGain[p]
+                    changed = true
+                }
+                p += 1
+            }
+            if changed {
+                consider(right: right,
+                         macs: baseMACs + Double(moved) * macs[last] + Double(reachCount - moved) * macs[exits - 1],
+                         tau: v)
+            }
+        }
+    }
+
+    mutating func consider(right: Int, macs total: Double, tau: Double) {
+        let mean = total / Double(n)
+        let acc = Double(right) / Double(n)
+        if let v = reward.value(accuracy: acc, macs: mean) {
+            if let b = best, !(v > b.value || (v == b.value && mean < b.macs)) { return }
+            var t = taus
+            t[exits - 2] = tau
+            best = (v, mean, acc, t)
+        } else if best == nil {
+            if let l = lightest, !(mean < l.macs || (mean == l.macs && acc > l.acc)) { return }
+            var t = taus
+            t[exits - 2] = tau
+            lightest = (0, mean, acc, t)
+        }
     }
 }

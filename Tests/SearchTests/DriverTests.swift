@@ -1,5 +1,6 @@
 // DriverTests: checkpoints, kill-and-resume equality, unlabeled search, search.json and the front.
 import Foundation
+import Passes
 import Runtime
 import Search
 import XCTest
@@ -101,5 +102,56 @@ final class DriverTests: XCTestCase {
         try result.write(to: path)
         let back = try JSONDecoder().decode(SearchResult.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         XCTAssertEqual(back, result)
+    }
+}
+
+final class DriverErrorTests: XCTestCase {
+    func testSoftRewardScoresEveryEvaluation() throws {
+        let s = SearchSettings(space: Synthetic.space, strategy: "random", reward: "soft{w=-0.5}", budget: 0.4,
+                               staticMACs: 100, evaluations: 10, seed: 1)
+        let result = try SearchDriver(settings: s).run(ExitEvaluator())
+        XCTAssertEqual(result.reward, "soft{w=-0.5}")
+        for r in result.evaluations {
+            XCTAssertTrue(r.feasible)
+            XCTAssertEqual(r.score, r.accuracy * pow(r.expectedMACs / 40, -0.5), accuracy: 1e-12)
+        }
+        XCTAssertEqual(result.best?.encoding, result.evaluations.max { $0.score < $1.score }?.encoding)
+    }
+
+    /// A strategy that proposes an illegal configuration stops the search with a clear error.
+    struct Illegal: SearchStrategy {
+        static let name = "illegal"
+        static let summary = "Proposes equal boundaries"
+        static let options: [PassOptionSpec] = []
+        init(space: SearchSpace, options: PassOptions, rng: TrainingRNG) throws {}
+        mutating func propose() -> [Int]? { [2, 2, 0, 1, 0, 0, 0] }
+        mutating func observe(_ configuration: [Int], score: Double) {}
+    }
+
+    func testIllegalProposalIsAnError() throws {
+        let registry = SearchStrategyRegistry()
+        try registry.register(Illegal.self)
+        let s = SearchSettings(space: Synthetic.space, strategy: "illegal", budget: 0.4, staticMACs: 100, evaluations: 3)
+        XCTAssertThrowsError(try SearchDriver(settings: s).run(ExitEvaluator(), registry: registry)) { error in
+            XCTAssertEqual("\(error)", "strategy 'illegal' proposed an illegal configuration: "
+                           + "boundaries must strictly increase: 'a.b1' = 2, 'a.b2' = 2")
+        }
+    }
+
+    func testBadSettingsAreErrors() throws {
+        var s = SearchSettings(space: Synthetic.space, budget: 0, staticMACs: 100, evaluations: 3)
+        XCTAssertThrowsError(try SearchDriver(settings: s).run(ExitEvaluator())) { error in
+            XCTAssertEqual("\(error)", "budget must be positive, got 0.0")
+        }
+        s.budget = 0.5
+        s.evaluations = 0
+        XCTAssertThrowsError(try SearchDriver(settings: s).run(ExitEvaluator())) { error in
+            XCTAssertEqual("\(error)", "evaluations must be at least 1, got 0")
+        }
+        s.evaluations = 3
+        s.reward = "soft{w=x}"
+        XCTAssertThrowsError(try SearchDriver(settings: s).run(ExitEvaluator())) { error in
+            XCTAssertEqual("\(error)", "option 'w' of reward 'soft' at column 6 takes double, got 'x'")
+        }
     }
 }
