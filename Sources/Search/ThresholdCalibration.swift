@@ -201,14 +201,16 @@ private struct ExactSearch {
         var right = baseRight + reachRight
         var moved = 0
         consider(right: right, macs: baseMACs + Double(reachCount) * macs[exits - 1], tau: never[last])
+        // Local copies: the hot loop (N per outer setting) then reads plain, unaliased arrays.
+        let sorted = lastSorted, order = lastOrder, gain = lastGain, running = stage, count = n
         var p = 0
-        while p < n {
-            let v = lastSorted[p]
+        while p < count {
+            let v = sorted[p]
             var changed = false
-            while p < n && lastSorted[p] == v {
-                if stage[lastOrder[p]] < 0 {
+            while p < count && sorted[p] == v {
+                if running[order[p]] < 0 {
                     moved += 1
-                    right += lastGain[p]
+                    right += gain[p]
                     changed = true
                 }
                 p += 1
@@ -221,16 +223,34 @@ private struct ExactSearch {
         }
     }
 
+    /// Scalars of the best and lightest settings so far, apart from their thresholds, so the
+    /// hot comparison copies no array.
+    var bestValue = -Double.infinity, bestMACs = Double.infinity
+    var lightestMACs = Double.infinity, lightestAcc = -Double.infinity
+    var bestRight = 0
+    var isHard: Bool {
+        if case .hard = reward { return true }
+        return false
+    }
+
     mutating func consider(right: Int, macs total: Double, tau: Double) {
+        // Under a hard budget the value is the accuracy, monotone in `right`: a setting with
+        // fewer correct answers than a feasible best cannot win (no division needed to know).
+        if isHard && best != nil && right < bestRight { return }
         let mean = total / Double(n)
         let acc = Double(right) / Double(n)
         if let v = reward.value(accuracy: acc, macs: mean) {
-            if let b = best, !(v > b.value || (v == b.value && mean < b.macs)) { return }
+            guard best == nil || v > bestValue || (v == bestValue && mean < bestMACs) else { return }
+            bestValue = v
+            bestMACs = mean
+            bestRight = right
             var t = taus
             t[exits - 2] = tau
             best = (v, mean, acc, t)
         } else if best == nil {
-            if let l = lightest, !(mean < l.macs || (mean == l.macs && acc > l.acc)) { return }
+            guard lightest == nil || mean < lightestMACs || (mean == lightestMACs && acc > lightestAcc) else { return }
+            lightestMACs = mean
+            lightestAcc = acc
             var t = taus
             t[exits - 2] = tau
             lightest = (0, mean, acc, t)
