@@ -41,7 +41,7 @@ let package = Package(
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The search: space, strategies, threshold calibration, Pareto front, checkpoints.
-        .target(name: "Search", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Search"),
+        .target(name: "Search", dependencies: ["Passes", "Runtime"], path: "Sources/Search"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
