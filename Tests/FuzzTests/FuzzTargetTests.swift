@@ -42,7 +42,7 @@ final class FuzzTargetTests: XCTestCase {
         let ir = """
             graph @g(%x: f32[N,2,4,4]) -> (%y) {
               const %w: f32[2,2,1,1] = dense<[1.0, 0.0, 0.0, 1.0]>
-              %c = conv(%x, %w) {kernel_shape = [1, 1]}
+              %c = conv(%x, %w) {kernel = [1, 1]}
               %y = relu(%c)
               return %y
             }
