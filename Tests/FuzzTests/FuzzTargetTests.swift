@@ -9,7 +9,8 @@ final class FuzzTargetTests: XCTestCase {
     static let fixtures = TestSupport.fixtures(of: "FuzzTests")
 
     /// The saved inputs of one target (Fixtures/onnx, Fixtures/ir): every crash the fuzzer found
-    /// once, kept so that it never comes back (`make fuzz` and `make test` add new ones there).
+    /// once, kept so that it never comes back (`make fuzz` and `make test` add new ones there as
+    /// `found-*`), and hand-made edge cases (`edge-*`, `budget-*`).
     func regressionInputs(_ target: String) -> [String] {
         Replay.files([Self.fixtures.appendingPathComponent(target).path])
     }
