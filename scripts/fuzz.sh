@@ -8,7 +8,8 @@
 # A crash (a trap, a hang past --timeout, running out of memory) stops the run with status 1 and is
 # copied into Tests/FuzzTests/Fixtures/TARGET/, where FuzzTargetTests replays it on every
 # `swift test`: fix the bug, then commit the file as its regression test.
-# Environment: PYTHON (for the corpus script; default .venv/bin/python).
+# Environment: PYTHON (for the corpus script; default .venv/bin/python), FUZZ_DIR (seeds, corpus,
+# logs and crash artifacts; default .cache/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ case "${1:-}" in
     *) echo "usage: scripts/fuzz.sh --seconds S | --runs N" >&2; exit 64 ;;
 esac
 PYTHON="${PYTHON:-.venv/bin/python}"
-FUZZ=.cache/fuzz
+FUZZ="${FUZZ_DIR:-.cache/fuzz}"
 TARGETS=(onnx ir)
 
 # The fuzz build has its own build folder: every module is instrumented for coverage, and the
@@ -54,7 +55,9 @@ for t in "${TARGETS[@]}"; do
     log="$FUZZ/fuzz-$t.log"
     echo "fuzz-$t: ${mode#--} $amount (log: $log)"
     set +e
-    "$bin/fuzz-$t" "${limits[@]}" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+    # The Swift runtime's backtracer would take the crash signal from libFuzzer, which then could
+    # not save the input; the replay build (swift run fuzz-TARGET FILE) gives the backtrace.
+    SWIFT_BACKTRACE=enable=no "$bin/fuzz-$t" "${limits[@]}" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$corpus" "$seeds/$t" >"$log" 2>&1
     rc=$?
     set -e
