@@ -75,5 +75,14 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
+
+        // Fuzz targets (Tests/Fuzz): the entry points, and one executable each that `make fuzz`
+        // links with libFuzzer (built without it, the executable replays saved inputs).
+        .target(name: "FuzzTargets", dependencies: ["IR", "Passes", "ONNX"], path: "Tests/Fuzz/FuzzTargets"),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-onnx"),
+        .executableTarget(name: "fuzz-ir", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-ir"),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["FuzzTargets", "Passes", "TestSupport"], path: "Tests/FuzzTests",
+            exclude: ["Fixtures"]),  // the regression inputs, read through #filePath
     ]
 )
