@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Backend", targets: ["Backend"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
+        // convert's report: report.json's schema, the SVG plots, the summary table (no dependencies).
+        .target(name: "Report", path: "Sources/Report"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
@@ -70,6 +73,7 @@ let package = Package(
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
             name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
+        .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
