@@ -337,7 +337,7 @@ def main():
     t0 = time.time()
     path = args.model
     if path is None:
-        path = os.path.join(HERE, "..", ".cache", "bench-models", "resnet20.onnx")
+        path = os.path.join(HERE, "..", ".cache", "bench", "resnet20.onnx")
         if not os.path.exists(path):
             subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), os.path.dirname(path), "resnet20"], check=True)
     net = import_onnx(path)
