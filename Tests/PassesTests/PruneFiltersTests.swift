@@ -162,6 +162,15 @@ final class PruneFiltersTests: XCTestCase {
             """)
     }
 
+    /// The rebuilt graph counts its mutations for --stats (Graph.replaceContents adds them).
+    func testStatisticsCountTheRewrite() throws {
+        var graph = try canonicalDefaultModel()
+        let before = graph.changeCount
+        let stats = try PassManager(pipeline: "prune-filters").run(&graph)
+        XCTAssertGreaterThan(stats[0].changes, graph.nodes.count)
+        XCTAssertEqual(graph.changeCount, before + stats[0].changes)
+    }
+
     func testLeavesGraphOutputsAndInputsAlone() throws {
         try assertUnchanged("prune-filters{ratio=0.5}", """
             graph @g(%x: f32[N,2,2,2]) -> (%y) {
