@@ -256,10 +256,12 @@ def train(net, x, y, epochs, lr, seed, dynamic, log):
         for i in range(len(x) // 128):
             idx = order[i * 128:(i + 1) * 128]
             xb, yb = x[idx], y[idx]
-            # random crop after 2-pixel zero padding
+            # a random crop per image after 2-pixel zero padding (as s2dc train --crop-padding 2)
             pad = F.pad(xb, (2, 2, 2, 2))
-            dx, dy = torch.randint(0, 5, (2,), generator=g).tolist()
-            xb = pad[:, :, dy:dy + 28, dx:dx + 28]
+            dy, dx = torch.randint(0, 5, (2, len(xb)), generator=g)
+            ar = torch.arange(28)
+            xb = pad[torch.arange(len(xb))[:, None, None], 0, (dy[:, None] + ar)[:, :, None],
+                     (dx[:, None] + ar)[:, None, :]].unsqueeze(1)
             logits = net(xb)
             if dynamic:
                 teacher = F.softmax(logits[-1], dim=1).detach()
