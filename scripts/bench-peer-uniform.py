@@ -205,7 +205,10 @@ class DynamicResNet(nn.Module):
 
 def import_onnx(path):
     """Builds the network from an onnx_builder-layout model and loads its weights by name."""
-    model = onnx.load(path)
+    try:
+        model = onnx.load(path)
+    except Exception as e:  # missing file, not protobuf
+        sys.exit(f"bench-peer-uniform: cannot read {path}: {e}")
     w = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
     names = sorted({m.group(1) for n in w if (m := re.match(r"^(layer\d+(?:/\d+)?)/conv1\.conv\.weight$", n))},
                    key=lambda s: [int(p) for p in re.findall(r"\d+", s)])
