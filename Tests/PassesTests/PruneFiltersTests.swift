@@ -339,6 +339,20 @@ final class PruneFiltersTests: XCTestCase {
         }
     }
 
+    /// The onnx wheel's squeezenet (strict=false: its fire modules' Concats stay, their squeeze convs
+    /// are pruned) against the masked reference; shufflenet's grouped convs are refused by name.
+    func testLightModels() throws {
+        guard let dir = TestSupport.requireONNXPackage() else { return }
+        var squeezenet = try randomizedWeights(try ONNXLoader.load(path: "\(dir)/backend/test/data/light/light_squeezenet.onnx"))
+        try PassManager(pipeline: "canonicalize").run(&squeezenet)
+        try assertMatchesMaskedReference(squeezenet, ratio: 0.5, strict: false, batch: 1)
+        var shufflenet = try ONNXLoader.load(path: "\(dir)/backend/test/data/light/light_shufflenet.onnx")
+        try PassManager(pipeline: "canonicalize").run(&shufflenet)
+        XCTAssertThrowsError(try PassManager(pipeline: "prune-filters").run(&shufflenet)) { error in
+            XCTAssertTrue("\(error)".contains("(conv): a grouped convolution (group 4"), "\(error)")
+        }
+    }
+
     // MARK: Helpers
 
     private func canonicalDefaultModel() throws -> Graph {
