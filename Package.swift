@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Backend", targets: ["Backend"]),
         .library(name: "Search", targets: ["Search"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,8 @@ let package = Package(
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The search: space, strategies, threshold calibration, Pareto front, checkpoints.
         .target(name: "Search", dependencies: ["Passes", "Runtime"], path: "Sources/Search"),
+        // convert's report: report.json's schema, the SVG plots, the summary table (no dependencies).
+        .target(name: "Report", path: "Sources/Report"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
+        .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
 
         // Fuzz targets (Tests/Fuzz): the entry points, and one executable each that `make fuzz`

@@ -213,6 +213,16 @@ public struct Graph: Equatable, Sendable {
         changeCount += 1
     }
 
+    /// Replaces the whole graph with `other`, a graph a pass built through this same mutation API.
+    /// For transformations that change the types of many values at once (pruning channels changes
+    /// every shape along a chain of layers), which node-by-node edits cannot make without an
+    /// ill-typed graph in between. The change count grows by the mutations that built `other`.
+    public mutating func replaceContents(with other: Graph) {
+        let count = changeCount + other.changeCount
+        self = other
+        changeCount = count
+    }
+
     // MARK: Helpers
 
     /// Names defined by inputs, constants, and the first `index` nodes.
