@@ -80,6 +80,11 @@ public struct Graph: Equatable, Sendable {
     /// Declares a runtime input.
     public mutating func addInput(_ name: String, type: TensorType) throws {
         try requireUndefined(name)
+        // The verifier's type rules (no negative size, a symbol only in the leading position), so
+        // that no graph that the verifier rejects can be built (the text parser builds through here).
+        var problems: [IRError] = []
+        Verifier.checkValueType(type, of: name, node: nil, into: &problems)
+        if let problem = problems.first { throw problem }
         inputs.append(GraphInput(name: name, type: type))
         types[name] = type
         changeCount += 1

@@ -56,6 +56,7 @@ struct Run: ParsableCommand {
     func run() throws {
         if let threads { BLASThreads.count = threads }
         let graph = try ONNXLoader.load(path: model)
+        if let output { try InputFiles.checkOutput(output, outputCount: graph.outputs.count) }
         let interpreter = try Interpreter(graph: graph, options: .init(fuseOperators: !noFusion))
         let inputs = try InputFiles.load(input, for: graph.inputs)
         let outputs = try interpreter.run(inputs)

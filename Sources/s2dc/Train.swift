@@ -92,6 +92,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // Every file the run will write must be writable before the first step, not after an epoch.
+        try FilePaths.requireWritableFile(output, what: "the trained model")
+        try FilePaths.requireWritableFile(checkpoint ?? output + ".ckpt", what: "the checkpoint")
         BLASThreads.count = dataOptions.threads
         let graph = try ONNXLoader.load(path: model)
         let splits = try Dataset.load(dataOptions.data)
