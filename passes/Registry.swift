@@ -13,4 +13,7 @@ let builtinPasses: [any Pass.Type] = [
     CSE.self,
     DCE.self,
     StripSoftmax.self,
+    ChannelClasses.self,
+    SplitStages.self,
+    InsertExits.self,
 ]

@@ -67,7 +67,10 @@ struct Opt: ParsableCommand {
         }
         var graph = try load(model)
         let statistics = try manager.run(&graph)
-        if stats { printError(PassStatistics.table(statistics), terminator: "") }
+        if stats {
+            printError(PassStatistics.table(statistics), terminator: "")
+            for row in statistics { if let report = row.report { printError("\n// \(row.pass)\n" + report, terminator: "") } }
+        }
         if printIr { print(TextPrinter.print(graph, elideConstantsAbove: limit), terminator: "") }
         if let output {
             if output.hasSuffix(".onnx") {
