@@ -140,8 +140,10 @@ public struct Graph: Equatable, Sendable {
         guard Set(node.outputs).count == node.outputs.count else {
             throw IRError("lists an output twice: \(node.outputs)", node: node.name)
         }
-        let available = definedBefore(index)
-        for input in node.inputs where !available.contains(input) {
+        // Appending: every defined value comes before the end, so only definedness is checked
+        // (keeps building a graph node by node linear).
+        let available = index == nodes.count ? nil : definedBefore(index)
+        for input in node.inputs where !(available?.contains(input) ?? (types[input] != nil)) {
             throw IRError(types[input] == nil ? "input '\(input)' is not defined"
                                               : "input '\(input)' is defined after this node", node: node.name)
         }
