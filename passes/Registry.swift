@@ -16,4 +16,6 @@ let builtinPasses: [any Pass.Type] = [
     ChannelClasses.self,
     SplitStages.self,
     InsertExits.self,
+    MakeSliceable.self,
+    FlopsBins.self,
 ]

@@ -81,3 +81,47 @@ final class StagedExactnessTests: XCTestCase {
         }
     }
 }
+
+/// VGG/AlexNet's shape: a Flatten of a spatial map into fully connected layers, the hidden one
+/// split (its features are a class) and its input columns sliced per channel's H·W block.
+final class StagedFlattenTests: XCTestCase {
+    func testFlattenOfSpatialMapIntoHiddenLayersMatchesMaskedReference() throws {
+        var graph = try TextParser.parse("""
+            graph @vgg(%x: f32[N,3,8,8]) -> (%y) {
+              const %w1: f32[8,3,3,3] = dense<elided>
+              const %b1: f32[8] = dense<elided>
+              const %w2: f32[12,8,3,3] = dense<elided>
+              const %f1: f32[24,48] = dense<elided>
+              const %g1: f32[24] = dense<elided>
+              const %f2: f32[192,10] = dense<elided>
+              const %g2: f32[10] = dense<elided>
+              %c1 = conv(%x, %w1, %b1) {kernel = [3, 3], pads = [1, 1, 1, 1], activation = relu}
+              %p1 = max_pool(%c1) {kernel = [2, 2], strides = [2, 2]}
+              %c2 = conv(%p1, %w2) {kernel = [3, 3], pads = [1, 1, 1, 1], activation = relu}
+              %p2 = max_pool(%c2) {kernel = [2, 2], strides = [2, 2]}
+              %f = flatten(%p2) {axis = 1}
+              %h = gemm(%f, %f1, %g1) {trans_b = true}
+              %r = relu(%h)
+              %h2 = gemm(%r, %f2, %g2) {trans_b = true}
+              %d = dropout(%h2) {ratio = 0.5}
+              %y = softmax(%d) {axis = 1}
+              return %y
+            }
+            """.replacingOccurrences(of: "%f2: f32[192,10]", with: "%f2: f32[10,24]"))
+        var state: UInt64 = 5
+        for name in graph.constantNames {
+            guard let t = graph.constants[name] else { continue }
+            let scalars = (0..<t.count).map { _ -> Float in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(state >> 40) / Float(1 << 23) - 1
+            }
+            try graph.replaceConstant(name, with: Tensor(shape: t.shape, scalars: scalars))
+        }
+        let input = stagedTestInput([2, 3, 8, 8])
+        for (s, reuse) in [(2, true), (3, true), (3, false)] {
+            var staged = graph
+            try PassManager(pipeline: "split-stages{stages=\(s) reuse=\(reuse)},insert-exits", verifyEach: true).run(&staged)
+            try assertStagedMatchesReference(source: graph, staged: staged, reuse: reuse, input: input, label: "vgg S=\(s) reuse=\(reuse)")
+        }
+    }
+}

@@ -24,22 +24,28 @@ struct MaskedReference {
         for (k, c) in info.classes.enumerated() { for m in c.members { memberOf[m] = k } }
     }
 
-    /// The group (1-based stage) of feature `f` along axis 1 of static value `v`; nil when whole.
-    func group(_ v: String, _ f: Int) throws -> Int? {
+    /// The group (1-based stage) of every feature along axis 1 of static value `v`; 0 when whole.
+    func groups(_ v: String) throws -> [Int] {
+        let features = try source.type(of: v).dims[1].value ?? 0
         if let k = memberOf[v] {
             let c = info.classes[k]
-            let features = try source.type(of: v).dims[1].value ?? 0
-            return c.stage(ofChannel: f / (features / c.channels))
+            let scale = features / c.channels
+            return (0..<features).map { c.stage(ofChannel: $0 / scale) }
         }
-        if let p = source.producer(of: v), case .concat = source.nodes[p].op {
-            var offset = 0
-            for input in source.nodes[p].inputs {
-                let n = try source.type(of: input).dims[1].value ?? 0
-                if f < offset + n { return try group(input, f - offset) }
-                offset += n
+        guard let p = source.producer(of: v) else { return Array(repeating: 0, count: features) }
+        let node = source.nodes[p]
+        if case .concat = node.op { return try node.inputs.flatMap { try groups($0) } }
+        // A weightless op of a Concat's result (pool, BatchNormalization, Relu, Flatten): its
+        // features follow its split operand's, each repeated H·W times after a Flatten.
+        if ChannelClassAnalysis.weightOperand(node, source) == nil {
+            for input in node.inputs where source.constants[input] == nil {
+                let g = try groups(input)
+                guard g.contains(where: { $0 > 0 }), !g.isEmpty, features % g.count == 0 else { continue }
+                let repeatCount = features / g.count
+                return (0..<features).map { g[$0 / repeatCount] }
             }
         }
-        return nil
+        return Array(repeating: 0, count: features)
     }
 
     /// The static graph as exit `s` computes it, and that exit's MACs counted from the masks.
@@ -62,17 +68,19 @@ struct MaskedReference {
             default: (outAxis, inAxis) = (1, 0)
             }
             var data = weight
+            let gx = try groups(x), gy = try groups(y)
             let dims = weight.shape
             let rows = dims[outAxis], cols = dims[inAxis]
             let inner = dims.count > 2 ? dims[2...].reduce(1, *) : 1
             for o in 0..<rows {
-                let go = isClassifier ? s : try group(y, o)
-                if !isClassifier, let go, go > s { continue }
+                let go = isClassifier ? s : gy[o]
+                if !isClassifier, go > s { continue }
                 for i in 0..<cols {
-                    let gi = depthwise ? go : try group(x, i)
+                    let gi = depthwise ? go : gx[i]
                     let keep: Bool
-                    if isClassifier { keep = gi.map { $0 <= s } ?? true }
-                    else if let gi, let go { keep = reuse ? gi <= go : gi == go } else { keep = true }
+                    if gi == 0 { keep = true }  // a whole input is read by every stage
+                    else if isClassifier { keep = gi <= s }
+                    else { keep = reuse ? gi <= go : gi == go }
                     if keep { macs += perPair } else {
                         for j in 0..<inner {
                             let index = (outAxis == 0 ? o * cols + i : i * rows + o) * inner + j

@@ -270,19 +270,32 @@ struct StageSplitter {
             throw PassError("node '\(node.name)': a grouped convolution as the classifier is not supported")
         }
         let y = node.outputs[0]
+        // A fused activation is not linear: the parts are summed first, and the activation
+        // becomes the first op of the tail (so every exit applies it to its own sums).
+        var op = node.op
+        var activation: FusedActivation?
+        if case .conv(var a) = op, let act = a.activation {
+            activation = act
+            a.activation = nil
+            op = .conv(a)
+        }
+        let last = activation == nil ? y : "\(y).sum"
         var sums: [String] = []
         for s in 1...stageCount {
             let (x, w) = try weightedInputs(node, stage: s, first: s, rows: nil)
             var inputs = [x, w]
             if s == 1, let b = try biasInput(node, stage: s, rows: nil) { inputs.append(b) }
-            let partName = s == 1 ? (stageCount == 1 ? y : "\(y).s1") : "\(y).part\(s)"
-            let part = try emit(node.op, inputs, node: "\(node.name).s\(s)", output: partName, stage: s)[0]
+            let partName = s == 1 ? (stageCount == 1 ? last : "\(y).s1") : "\(y).part\(s)"
+            let part = try emit(op, inputs, node: "\(node.name).s\(s)", output: partName, stage: s)[0]
             if s == 1 {
                 sums.append(part)
             } else {
-                let sumName = s == stageCount ? y : "\(y).s\(s)"
+                let sumName = s == stageCount ? last : "\(y).s\(s)"
                 sums.append(try emit(.add, [sums[s - 2], part], node: "\(node.name).sum.s\(s)", output: sumName, stage: s)[0])
             }
+        }
+        if let activation {
+            try emit(activation.op, [sums[stageCount - 1]], node: "\(node.name).activation", output: y, stage: stageCount)
         }
         info.classifierSums = sums
     }
