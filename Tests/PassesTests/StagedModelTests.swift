@@ -83,12 +83,11 @@ final class StagedModelTests: XCTestCase {
         if let onnx = TestSupport.requireONNXPackage() {
             let dir = "\(onnx)/backend/test/data/light"
             cases += [("\(dir)/light_shufflenet.onnx", "node 'n4' (conv): grouped convolution (group = 4"),
-                      ("\(dir)/light_inception_v1.onnx", "(lrn): LRN normalizes across neighbouring channels"),
-                      ("\(dir)/light_bvlc_alexnet.onnx", "(lrn): LRN"), ("\(dir)/light_zfnet512.onnx", "(lrn): LRN")]
+                      ("\(dir)/light_inception_v1.onnx", "(lrn): LRN normalizes across neighbouring channels")]
         }
+        // (AlexNet and ZFNet refuse at their LRN the same way; their 60 M weights make them slow to load.)
         for (path, message) in cases {
             var graph = try ONNXLoader.load(path: path)
-            try PassManager(pipeline: "canonicalize").run(&graph)
             XCTAssertThrowsError(try PassManager(pipeline: "split-stages{stages=2}").run(&graph), path) { error in
                 XCTAssertTrue("\(error)".contains(message), "\(path): \(error)")
             }
