@@ -31,6 +31,8 @@ public struct Graph: Equatable, Sendable {
     public private(set) var types: [String: TensorType]
     /// How many mutations have been applied since creation.
     public private(set) var changeCount: Int
+    /// The partition and exits of a staged graph (`split-stages`, `insert-exits`); nil when static.
+    public private(set) var stageInfo: StageInfo?
 
     public init(name: String = "main") {
         self.name = name
@@ -41,6 +43,7 @@ public struct Graph: Equatable, Sendable {
         nodes = []
         types = [:]
         changeCount = 0
+        stageInfo = nil
     }
 
     // MARK: Queries
@@ -142,8 +145,10 @@ public struct Graph: Equatable, Sendable {
         guard Set(node.outputs).count == node.outputs.count else {
             throw IRError("lists an output twice: \(node.outputs)", node: node.name)
         }
-        let available = definedBefore(index)
-        for input in node.inputs where !available.contains(input) {
+        // Appending: every defined value comes before the end, so only definedness is checked
+        // (keeps building a graph node by node linear).
+        let available = index == nodes.count ? nil : definedBefore(index)
+        for input in node.inputs where !(available?.contains(input) ?? (types[input] != nil)) {
             throw IRError(types[input] == nil ? "input '\(input)' is not defined"
                                               : "input '\(input)' is defined after this node", node: node.name)
         }
@@ -223,6 +228,19 @@ public struct Graph: Equatable, Sendable {
         changeCount = count
     }
 
+    /// Sets (or clears) the stage metadata; the verifier checks it against the nodes.
+    public mutating func setStageInfo(_ info: StageInfo?) {
+        stageInfo = info
+        changeCount += 1
+    }
+
+    /// Sets the stage of node `index`.
+    public mutating func setStaging(_ staging: NodeStaging?, ofNodeAt index: Int) throws {
+        try requireNodeIndex(index)
+        nodes[index].staging = staging
+        changeCount += 1
+    }
+
     // MARK: Helpers
 
     /// Names defined by inputs, constants, and the first `index` nodes.
@@ -247,7 +265,7 @@ public struct Graph: Equatable, Sendable {
 
     public static func == (a: Graph, b: Graph) -> Bool {
         a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs && a.constantNames == b.constantNames
-            && a.constants == b.constants && a.nodes == b.nodes && a.types == b.types
+            && a.constants == b.constants && a.nodes == b.nodes && a.types == b.types && a.stageInfo == b.stageInfo
     }
 
     private func requireUndefined(_ name: String, node: String? = nil) throws {

@@ -7,11 +7,14 @@ public struct Node: Hashable, Sendable {
     public var op: Op
     public var inputs: [String]
     public var outputs: [String]
+    /// The node's stage in a staged graph (see `StageInfo`); nil in a static graph.
+    public var staging: NodeStaging?
 
-    public init(name: String, op: Op, inputs: [String], outputs: [String]) {
+    public init(name: String, op: Op, inputs: [String], outputs: [String], staging: NodeStaging? = nil) {
         self.name = name
         self.op = op
         self.inputs = inputs
         self.outputs = outputs
+        self.staging = staging
     }
 }

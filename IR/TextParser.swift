@@ -40,12 +40,14 @@ public enum TextParser {
 /// The largest dimension and the bound of ordinary integer attributes.
 private let maxDimension = Int(Int32.max)
 
-private struct Parser {
+struct Parser {
     var lexer: TextLexer
     var token: TextToken
     var graph = Graph()
     /// Where each value was defined, for "defined twice" messages.
     var definedAt: [String: TextPosition] = [:]
+    /// The stage metadata read so far (`stages`, `class`, `reuse_off`, `exit` lines; StagesText).
+    var stageInfo: StageInfo?
 
     init(_ text: String) throws {
         lexer = TextLexer(text)
@@ -113,6 +115,7 @@ private struct Parser {
             switch token.kind {
             case .word("const"): try parseConstant()
             case .value: try parseNode()
+            case .word("stages"), .word("class"), .word("reuse_off"), .word("classifier"), .word("exit"): try parseStageLine()
             case .word("return"): return try parseReturn(declaredOutputs: declaredOutputs)
             case .punct("}"), .end: throw fail("missing 'return' before \(token.display)")
             default: throw expected("'const', a value definition or 'return'")
@@ -145,6 +148,7 @@ private struct Parser {
                        at: position)
         }
         try graph.setOutputs(outputs)
+        if let stageInfo { graph.setStageInfo(stageInfo) }
         try expectPunct("}")
         guard token.kind == .end else { throw expected("end of input after the graph") }
         return graph
@@ -219,6 +223,7 @@ private struct Parser {
             nodeName = s
             try advance()
         }
+        let staging = try parseNodeStaging()
 
         let op: Op
         do {
@@ -229,7 +234,7 @@ private struct Parser {
         for r in results { try define(r.name, at: r.position) }
         try checkReshapeSize(op, inputs: inputs, at: opPosition, node: nodeName)
         do {
-            try graph.appendNode(Node(name: nodeName, op: op, inputs: inputs, outputs: results.map(\.name)))
+            try graph.appendNode(Node(name: nodeName, op: op, inputs: inputs, outputs: results.map(\.name), staging: staging))
         } catch let error as IRError {
             throw fail(error.message, at: opPosition, node: error.node ?? nodeName)
         }

@@ -35,6 +35,7 @@ public enum TextPrinter {
         for node in graph.nodes {
             out += "  " + print(node, in: graph) + "\n"
         }
+        if let info = graph.stageInfo { out += StagesText.lines(info) }
         out += "  return"
         if !graph.outputs.isEmpty { out += " " + graph.outputs.map(valueReference).joined(separator: ", ") }
         out += "\n}\n"
@@ -55,6 +56,7 @@ public enum TextPrinter {
             line += " {" + attributes.map { $0.name + " = " + attributeText($0.value) }.joined(separator: ", ") + "}"
         }
         line += " name = " + quoted(node.name)
+        if let staging = node.staging { line += StagesText.suffix(staging) }
         return line
     }
 

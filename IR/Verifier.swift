@@ -28,6 +28,7 @@ public enum Verifier {
         var constantNames: [String]
         var nodes: [Node]
         var types: [String: TensorType]
+        var stageInfo: StageInfo?
 
         init(_ g: Graph) {
             inputs = g.inputs
@@ -36,6 +37,7 @@ public enum Verifier {
             constantNames = g.constantNames
             nodes = g.nodes
             types = g.types
+            stageInfo = g.stageInfo
         }
     }
 
@@ -75,8 +77,8 @@ public enum Verifier {
             // Types are only worth re-inferring when the node's wiring is sound.
             if errors.count == before { checkNodeTypes(node, g, into: &errors) }
             checkAttributes(node, g, into: &errors)
-            // Stage rules (DESIGN: "The IR") are checked here once the dynamic ops exist.
         }
+        checkStages(g, into: &errors)
 
         for name in g.types.keys.sorted() where !defined.contains(name) {
             errors.append(IRError("a type is recorded for '\(name)', which nothing defines"))

@@ -14,4 +14,9 @@ let builtinPasses: [any Pass.Type] = [
     DCE.self,
     PruneFilters.self,
     StripSoftmax.self,
+    ChannelClasses.self,
+    SplitStages.self,
+    InsertExits.self,
+    MakeSliceable.self,
+    FlopsBins.self,
 ]

@@ -24,6 +24,10 @@ public enum ONNXExporter {
 
     /// The serialized ModelProto of `graph`. `file` names the destination in errors.
     public static func modelBytes(_ graph: Graph, file: String = "<memory>") throws -> [UInt8] {
+        // A staged graph's stages and exits have no ONNX form until the dynamic exporter (an If chain) exists.
+        guard graph.stageInfo == nil else {
+            throw ONNXError(file: file, "the graph is split into stages; ONNX export of staged graphs (the dynamic ONNX exporter) does not exist yet; write textual IR (.s2dir) instead")
+        }
         var builder = GraphBuilder(graph: graph, file: file)
         let graphMessage = try builder.build()
         var model = ProtoMessage()

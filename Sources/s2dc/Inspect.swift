@@ -12,7 +12,7 @@ struct Inspect: ParsableCommand {
             counts 0 MACs and its work is reported as "other ops". A symbolic batch dimension counts as --batch.
             """)
 
-    @Argument(help: "The ONNX model file.")
+    @Argument(help: "The model: ONNX (.onnx) or textual IR (.s2dir); a staged one also gets its per-stage and per-exit cost.")
     var model: String
 
     @Flag(help: "Print the report as JSON.")
@@ -27,7 +27,18 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         // The importer verifies the graph it builds, so a report is never made of a broken graph.
-        let graph = try ONNXLoader.load(path: model)
+        let graph = try loadModelFile(model)
+        if let info = graph.stageInfo {
+            try Verifier.verify(graph)
+            let stages = try CostModel.stageReport(graph, batch: batch)
+            if json {
+                print(try stages.json(info, model: model))
+            } else {
+                print(try CostModel.report(graph, batch: batch).table(title: model))
+                print(stages.table(info), terminator: "")
+            }
+            return
+        }
         let report = try CostModel.report(graph, batch: batch)
         print(json ? try report.json(model: model) : report.table(title: model), terminator: json ? "\n" : "")
     }

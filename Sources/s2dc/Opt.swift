@@ -66,9 +66,12 @@ struct Opt: ParsableCommand {
                 printError("// ----- IR after \(pass) ----- //\n" + TextPrinter.print(graph, elideConstantsAbove: limit))
             }
         }
-        var graph = try load(model)
+        var graph = try loadModelFile(model)
         let statistics = try manager.run(&graph)
-        if stats { printError(PassStatistics.table(statistics), terminator: "") }
+        if stats {
+            printError(PassStatistics.table(statistics), terminator: "")
+            for row in statistics { if let report = row.report { printError("\n// \(row.pass)\n" + report, terminator: "") } }
+        }
         if printIr { print(TextPrinter.print(graph, elideConstantsAbove: limit), terminator: "") }
         if let output {
             if output.hasSuffix(".onnx") {
@@ -76,21 +79,6 @@ struct Opt: ParsableCommand {
             } else {
                 try writeAtomically(Array(TextPrinter.print(graph, elideConstantsAbove: nil).utf8), to: output)
             }
-        }
-    }
-
-    /// ONNX by extension, textual IR otherwise. Errors here are about the file, not the command
-    /// line, so they exit with status 1 (a ValidationError would print the usage and exit 64).
-    private func load(_ path: String) throws -> Graph {
-        if path.hasSuffix(".onnx") { return try ONNXLoader.load(path: path) }
-        try FilePaths.requireRegularFile(path)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw IRError("\(path): cannot read the file")
-        }
-        do {
-            return try TextParser.parse(String(decoding: data, as: UTF8.self))
-        } catch {
-            throw IRError("\(path): \(error)")
         }
     }
 }

@@ -20,7 +20,7 @@ struct Run: ParsableCommand {
             latency of the model execution alone (no file I/O), as `median_ms=…`; `make bench` uses it.
             """)
 
-    @Argument(help: "The ONNX model file.")
+    @Argument(help: "The model: ONNX (.onnx) or textual IR (.s2dir), static or staged.")
     var model: String
 
     @Option(name: .long, help: ArgumentHelp("An input array: FILE or NAME=FILE (.npy or .npz).", valueName: "input"))
@@ -47,6 +47,12 @@ struct Run: ParsableCommand {
     @Flag(help: "Run each node on its own, without folding BatchNormalization or fusing activations.")
     var noFusion = false
 
+    @Option(help: "A staged model's early-exit thresholds t1,...,t(S-1) (max softmax), instead of the model's own.")
+    var thresholds: String?
+
+    @Option(name: .customLong("exit-at"), help: "A staged model: every sample takes exit S (1-based).")
+    var exitAt: Int?
+
     func validate() throws {
         guard !input.isEmpty else { throw ValidationError("give the model's input with --input FILE (or NAME=FILE)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1, got \(`repeat`)") }
@@ -55,8 +61,15 @@ struct Run: ParsableCommand {
 
     func run() throws {
         if let threads { BLASThreads.count = threads }
-        let graph = try ONNXLoader.load(path: model)
-        if let output { try InputFiles.checkOutput(output, outputCount: graph.outputs.count) }
+        let graph = try loadModelFile(model)
+        // Every output file is checked before any work; a staged run adds exit_stage and macs.
+        if let output { try InputFiles.checkOutput(output, outputCount: graph.outputs.count + (graph.stageInfo != nil ? 2 : 0)) }
+        if graph.stageInfo != nil {
+            try runStaged(graph, inputs: try InputFiles.load(input, for: graph.inputs), thresholds: try parseThresholds(thresholds),
+                          exitAt: exitAt, noFusion: noFusion, output: output, compress: compress)
+            return
+        }
+        if thresholds != nil || exitAt != nil { throw ValidationError("--thresholds and --exit-at need a staged model (s2dc opt --passes='...,split-stages,insert-exits')") }
         let interpreter = try Interpreter(graph: graph, options: .init(fuseOperators: !noFusion))
         let inputs = try InputFiles.load(input, for: graph.inputs)
         let outputs = try interpreter.run(inputs)

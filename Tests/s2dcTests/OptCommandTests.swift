@@ -89,7 +89,7 @@ final class OptCommandTests: XCTestCase {
         let input = dir.appendingPathComponent("clip.s2dir").path
         let unknown = CLI.run(["opt", input, "--passes=dce,fold-bn"])
         XCTAssertNotEqual(unknown.status, 0)
-        XCTAssertTrue(unknown.err.contains("unknown pass 'fold-bn' at column 5; valid passes: canonicalize, cse, dce"), unknown.err)
+        XCTAssertTrue(unknown.err.contains("unknown pass 'fold-bn' at column 5; valid passes: canonicalize, channel-classes, cse, dce"), unknown.err)
         let option = CLI.run(["opt", input, "--passes=canonicalize{iterations=2}"])
         XCTAssertTrue(option.err.contains("valid options: max-iterations (int, default 10)"), option.err)
         let missing = CLI.run(["opt", "no/such.s2dir", "--passes=dce"])

@@ -31,10 +31,15 @@ public protocol Pass {
     init(options: PassOptions) throws
     /// Transforms `graph` in place.
     func run(on graph: inout Graph) throws
+    /// What an analysis pass found, as text for `s2dc opt --stats` (nil: nothing to say).
+    func report(after graph: Graph) -> String?
 }
 
 extension Pass {
     public static var options: [PassOptionSpec] { [] }
+
+    /// Nothing to report by default.
+    public func report(after graph: Graph) -> String? { nil }
 }
 
 /// An error of the pass library: a bad pipeline, an unknown pass or option, a failing pass or a

@@ -13,6 +13,8 @@ public struct PassStatistics: Equatable, Sendable {
     public var constantsAfter: Int
     /// Wall-clock seconds the pass took.
     public var seconds: Double
+    /// What the pass reported about its result (an analysis's findings), if anything.
+    public var report: String? = nil
 
     /// A table of statistics, one row per pass, as `s2dc opt --stats` prints it.
     public static func table(_ rows: [PassStatistics]) -> String {
@@ -90,7 +92,7 @@ public struct PassManager {
             stats.append(PassStatistics(pass: pass.name, changes: reported ?? (graph.changeCount - before.changes),
                                         nodesBefore: before.nodes, nodesAfter: graph.nodes.count,
                                         constantsBefore: before.constants, constantsAfter: graph.constantNames.count,
-                                        seconds: seconds))
+                                        seconds: seconds, report: pass.report?(graph)))
             afterPass?(pass.pipelineText, graph)
         }
         return stats

@@ -5,6 +5,8 @@ public enum PassOptionKind: String, Hashable, Sendable {
     case int, bool, double, string
     /// A list of integers, written `[1, 2, 3]`.
     case ints
+    /// A list of finite doubles, written `[0.25, 0.5]`.
+    case doubles
 }
 
 /// A value of a pass option.
@@ -14,6 +16,7 @@ public enum PassOptionValue: Hashable, Sendable, CustomStringConvertible {
     case double(Double)
     case string(String)
     case ints([Int])
+    case doubles([Double])
 
     public var kind: PassOptionKind {
         switch self {
@@ -22,6 +25,7 @@ public enum PassOptionValue: Hashable, Sendable, CustomStringConvertible {
         case .double: return .double
         case .string: return .string
         case .ints: return .ints
+        case .doubles: return .doubles
         }
     }
 
@@ -41,6 +45,7 @@ public enum PassOptionValue: Hashable, Sendable, CustomStringConvertible {
             }
             return out + "\""
         case .ints(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
+        case .doubles(let vs): return "[" + vs.map { String($0) }.joined(separator: ",") + "]"
         }
     }
 
@@ -58,6 +63,17 @@ public enum PassOptionValue: Hashable, Sendable, CustomStringConvertible {
             guard let v = Double(text), v.isFinite else { return nil }
             return .double(v)
         case .string: return .string(text)
+        case .doubles:
+            var body = Substring(text)
+            if body.hasPrefix("[") && body.hasSuffix("]") { body = body.dropFirst().dropLast() }
+            let parts = body.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmedOfSpaces() }
+            if parts == [""] { return .doubles([]) }
+            var values: [Double] = []
+            for p in parts {
+                guard let v = Double(p), v.isFinite else { return nil }
+                values.append(v)
+            }
+            return .doubles(values)
         case .ints:
             var body = Substring(text)
             if body.hasPrefix("[") && body.hasSuffix("]") { body = body.dropFirst().dropLast() }
@@ -108,6 +124,10 @@ public struct PassOptionSpec: Hashable, Sendable, CustomStringConvertible {
 
     public static func ints(_ name: String, default value: [Int], help: String) -> PassOptionSpec {
         PassOptionSpec(name: name, kind: .ints, default: .ints(value), help: help)
+    }
+
+    public static func doubles(_ name: String, default value: [Double], help: String) -> PassOptionSpec {
+        PassOptionSpec(name: name, kind: .doubles, default: .doubles(value), help: help)
     }
 
     /// `name: kind = default  help`, as `--list-passes` prints it.
@@ -180,6 +200,11 @@ public struct PassOptions: Hashable, Sendable, CustomStringConvertible {
 
     public func ints(_ name: String) throws -> [Int] {
         guard case .ints(let v) = try value(name, .ints) else { fatalError("unreachable") }
+        return v
+    }
+
+    public func doubles(_ name: String) throws -> [Double] {
+        guard case .doubles(let v) = try value(name, .doubles) else { fatalError("unreachable") }
         return v
     }
 

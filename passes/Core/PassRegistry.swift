@@ -12,6 +12,8 @@ public struct ConfiguredPass {
     /// Transforms the graph. Returns the number of changes when the pass counts them itself (a
     /// plugin pass replaces the graph wholesale); nil means "the change count's delta".
     let body: (inout Graph) throws -> Int?
+    /// The pass's report on the graph it produced (`Pass.report(after:)`), for `--stats`.
+    public var report: ((Graph) -> String?)?
 
     public init(name: String, options: PassOptions, run: @escaping (inout Graph) throws -> Void) {
         self.name = name
@@ -58,7 +60,9 @@ public struct PassDescriptor {
         self.origin = origin
         factory = { options in
             let pass = try P(options: options)
-            return ConfiguredPass(name: P.name, options: options) { (graph: inout Graph) in try pass.run(on: &graph) }
+            var configured = ConfiguredPass(name: P.name, options: options) { (graph: inout Graph) in try pass.run(on: &graph) }
+            configured.report = { pass.report(after: $0) }
+            return configured
         }
     }
 

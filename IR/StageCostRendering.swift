@@ -1,0 +1,60 @@
+// StageCostRendering: a staged graph's per-stage and per-exit cost as `s2dc inspect` prints it.
+
+import Foundation
+
+extension StageCostReport {
+    /// One row per stage: its MACs, parameters and other ops, then the exit after it (if any)
+    /// with its cumulative MACs, their fraction of the static model's MACs, and its threshold;
+    /// then the static totals.
+    public func table(_ info: StageInfo) -> String {
+        let header = ["stage", "MACs", "params", "other ops", "exit", "cumulative MACs", "of static", "threshold"]
+        var body: [[String]] = []
+        for (i, cost) in stages.enumerated() {
+            let exit = info.exit(atStage: i + 1)
+            body.append([String(i + 1), String(cost.macs), String(cost.parameters), String(cost.otherOps),
+                         exit == nil ? "-" : "exit \(i + 1)", String(cumulativeMACs[i]), Self.fraction(cumulativeMACs[i], staticMACs),
+                         exit.map { i + 1 == info.stageCount ? "last" : String(describing: $0.threshold) } ?? "-"])
+        }
+        let widths = header.indices.map { col in ([header] + body).map { $0[col].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { col, cell in
+                String(repeating: " ", count: widths[col] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        var out = "stages: \(info.stageCount), \(info.classes.count) channel classes, classifier '\(info.classifier)'\n"
+        out += line(header) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for cells in body { out += line(cells) + "\n" }
+        out += "\nstatic model: \(staticMACs) MACs (\(CostReport.scaled(staticMACs))), \(staticParameters) parameters\n"
+        out += "all stages:   \(cumulativeMACs.last ?? 0) MACs (\(Self.fraction(cumulativeMACs.last ?? 0, staticMACs)) of static), "
+        out += "\(stages.map(\.parameters).reduce(0, +)) parameters read\n"
+        return out
+    }
+
+    /// The report as pretty-printed JSON with sorted keys.
+    public func json(_ info: StageInfo, model: String) throws -> String {
+        struct Stage: Encodable {
+            var stage: Int, macs: Int, parameters: Int, otherOps: Int, exit: Bool, cumulativeMacs: Int
+            var fractionOfStatic: Double, threshold: Float?
+        }
+        struct Document: Encodable {
+            var model: String, stages: [Stage], staticMacs: Int, staticParameters: Int
+        }
+        let rows = stages.enumerated().map { i, c in
+            let exit = info.exit(atStage: i + 1)
+            return Stage(stage: i + 1, macs: c.macs, parameters: c.parameters, otherOps: c.otherOps, exit: exit != nil,
+                         cumulativeMacs: cumulativeMACs[i],
+                         fractionOfStatic: staticMACs == 0 ? 0 : Double(cumulativeMACs[i]) / Double(staticMACs),
+                         threshold: exit.flatMap { $0.threshold.isFinite ? $0.threshold : nil })
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let doc = Document(model: model, stages: rows, staticMacs: staticMACs, staticParameters: staticParameters)
+        return String(decoding: try encoder.encode(doc), as: UTF8.self)
+    }
+
+    static func fraction(_ a: Int, _ b: Int) -> String {
+        b == 0 ? "-" : String(format: "%.4f", Double(a) / Double(b))
+    }
+}

@@ -1,0 +1,48 @@
+// StagedCommandTests: `s2dc opt` to a staged .s2dir, `s2dc inspect` and `s2dc run` on it, end to end.
+import Foundation
+import TestSupport
+import XCTest
+
+final class StagedCommandTests: XCTestCase {
+    func testOptInspectAndRunAStagedModel() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-staged-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let staged = work.appendingPathComponent("staged.s2dir").path
+        var r = CLI.run(["opt", "models/default.onnx", "--passes=canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits{thresholds=[0.6,0.6]}",
+                         "-o", staged])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = CLI.run(["inspect", staged])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("stages: 3"), r.out)
+        XCTAssertTrue(r.out.contains("static model: 9345920 MACs"), r.out)
+        // A staged graph cannot be written as ONNX yet.
+        r = CLI.run(["opt", staged, "--passes=dce", "-o", work.appendingPathComponent("x.onnx").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("split into stages"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("x.onnx").path))
+        guard TestSupport.requireONNXPackage() != nil,
+              let p = TestSupport.run(TestSupport.python, ["-c", """
+                  import numpy as np, sys, os
+                  np.save(os.path.join(sys.argv[1], 'x.npy'), np.random.default_rng(3).random((6, 1, 28, 28)).astype(np.float32))
+                  """, work.path]), p.status == 0 else { return XCTFail("numpy") }
+        let x = work.appendingPathComponent("x.npy").path
+        let y = work.appendingPathComponent("y.npz").path
+        r = CLI.run(["run", staged, "--input", x, "--exit-at", "1", "--output", y])
+        XCTAssertEqual(r.status, 0, r.err)
+        let check = TestSupport.run(TestSupport.python, ["-c", """
+            import numpy as np, sys
+            d = np.load(sys.argv[1])
+            assert sorted(d.keys()) == ['exit_stage', 'logits', 'macs'], d.keys()
+            assert d['exit_stage'].dtype == np.int64 and list(d['exit_stage']) == [1] * 6, d['exit_stage']
+            assert d['macs'].dtype == np.int64 and len(set(d['macs'])) == 1, d['macs']
+            assert d['logits'].shape == (6, 10)
+            print(int(d['macs'][0]))
+            """, y])
+        XCTAssertEqual(check?.status, 0, check?.err ?? "")
+        XCTAssertEqual(check?.out.trimmingCharacters(in: .whitespacesAndNewlines), "605408")
+        r = CLI.run(["run", staged, "--input", x, "--thresholds", "0.5"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("2 early exits"), r.err)
+    }
+}
