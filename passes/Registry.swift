@@ -12,5 +12,6 @@ let builtinPasses: [any Pass.Type] = [
     FlattenPatterns.self,
     CSE.self,
     DCE.self,
+    Lower.self,
     StripSoftmax.self,
 ]

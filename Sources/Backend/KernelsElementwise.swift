@@ -4,8 +4,9 @@ import IR
 
 extension KernelBuilder {
     /// A standalone activation (one that found no producer to fuse into).
-    func unary(_ a: Activation) {
-        emit(.loop("i", ys().elementCount, [.let_("v", "\(x(0))[i]"), .set("\(y())[i]", a.apply("v", lang))]))
+    func unary(_ op: Op) {
+        let f = ActivationCode.expression(op, "v", lang) ?? "v"
+        emit(.loop("i", ys().elementCount, [.let_("v", "\(x(0))[i]"), .set("\(y())[i]", f)]))
     }
 
     /// Merges adjacent dimensions along which every operand moves the same way (all broadcast or
@@ -41,10 +42,10 @@ extension KernelBuilder {
         }
         let (out, ops) = Self.collapse(out: ys(), operands: [xs(0), xs(1)])
         let vars = Index.vars(out.count, prefix: "i")
-        func idx(_ s: [Int]) -> String { Index.linear(vars, zip(Index.strides(s), s).map { $1 == 1 ? 0 : $0 }) }
+        func idx(_ s: [Int]) -> String { Index.linear(vars, zip(rowMajorStrides(s), s).map { $1 == 1 ? 0 : $0 }) }
         let body: [Stmt] = [
             .let_("v", "\(x(0))[\(idx(ops[0]))] \(sym) \(x(1))[\(idx(ops[1]))]"),
-            .set("\(y())[\(Index.linear(vars, Index.strides(out)))]", act("v")),
+            .set("\(y())[\(Index.linear(vars, rowMajorStrides(out)))]", act("v")),
         ]
         emit(Index.nest(out, prefix: "i", body))
     }

@@ -41,4 +41,16 @@ extension Graph {
         try removeNode(at: index)
         try removeConstantsIfUnused(node.inputs)
     }
+
+    /// Merges a producer (node `p`) into its only reader (node `c`, after it): node `c` becomes
+    /// `op` on `inputs`, named `name`, keeping its outputs (so a graph output keeps its name), and
+    /// the producer and the constants only it read are removed. For fusions that must also work
+    /// where the reader's result is a graph output.
+    public mutating func mergeProducer(at p: Int, intoReaderAt c: Int, op: Op, inputs: [String], name: String) throws {
+        let producer = nodes[p], reader = nodes[c]
+        try setOp(op, ofNodeAt: c, inputs: inputs)
+        try setName(name, ofNodeAt: c)
+        try removeNode(at: p)
+        try removeConstantsIfUnused(producer.inputs + reader.inputs)
+    }
 }
