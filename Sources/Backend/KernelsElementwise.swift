@@ -50,14 +50,24 @@ extension KernelBuilder {
         emit(Index.nest(out, prefix: "i", body))
     }
 
-    /// Inference batch normalization: per channel, scale = gamma / sqrt(var + eps) and
-    /// shift = beta − mean·scale, computed in the kernel so that runtime parameters work too.
+    /// Inference batch normalization (one that no conv or gemm could absorb): y = x·k + offset per
+    /// channel. With constant parameters, k and offset come from `BatchNormCoefficients` (the same
+    /// numbers the fold and the interpreter use) and are stored with the weights; with runtime
+    /// parameters the kernel computes scale = gamma / sqrt(var + eps), shift = beta − mean·scale.
     func batchNorm(epsilon: Float) {
         let s = xs(0)
         let n = s[0], c = s[1], inner = s.dropFirst(2).reduce(1, *)
-        emit(.loop("ch", c, [
-            .let_("sc", "\(x(1))[ch] / \(lang.sqrt("\(x(4))[ch] + \(lang.f(epsilon))"))"),
-            .let_("sh", "\(x(2))[ch] - \(x(3))[ch] * sc"),
+        let perChannel: [Stmt]
+        if let gamma = constant(1), let beta = constant(2), let mean = constant(3), let variance = constant(4) {
+            let k = BatchNormCoefficients(scale: gamma, bias: beta, mean: mean, variance: variance, epsilon: epsilon)
+            let key = step.inputs[1...4].joined(separator: "#") + "#bn\(epsilon.bitPattern)"
+            let coefficients = packed(key) { k.multiplier + k.offset }
+            perChannel = [.let_("sc", "\(coefficients)[ch]"), .let_("sh", "\(coefficients)[\(c) + ch]")]
+        } else {
+            perChannel = [.let_("sc", "\(x(1))[ch] / \(lang.sqrt("\(x(4))[ch] + \(lang.f(epsilon))"))"),
+                          .let_("sh", "\(x(2))[ch] - \(x(3))[ch] * sc")]
+        }
+        emit(.loop("ch", c, perChannel + [
             .loop("b", n, [.loop("i", inner, [
                 .let_("v", "\(x(0))[(b * \(c) + ch) * \(inner) + i] * sc + sh"),
                 .set("\(y())[(b * \(c) + ch) * \(inner) + i]", act("v")),
