@@ -25,7 +25,8 @@ the runtime section), best of three alternating rounds of median latency: their 
 Canonicalize: `s2dc opt --passes=canonicalize --stats` on textual IR chains of 500 and 2000
 conv-BN-ReLU blocks (4 channels, 1x1 convs on 8x8 maps); the pass's own time from --stats, best of
 --repeat runs. The peer is the same pass on the smaller chain: linear growth gives a ratio of about
-4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant).
+4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant;
+removeNode's shift of the node array is what still grows faster).
 
 Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
 ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
