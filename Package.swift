@@ -37,10 +37,11 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"], path: "passes"),
         // ONNX import/export: the only code that sees protobuf.
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
-        // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files.
-        .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
-        // Code generators: standalone C and Swift inference files.
-        .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
+        // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files, training. It runs the
+        // `lower` pass pipeline before executing a graph, hence the dependency on Passes.
+        .target(name: "Runtime", dependencies: ["IR", "Passes", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
+        // Code generators: standalone C and Swift inference files (after the `lower` pipeline).
+        .target(name: "Backend", dependencies: ["IR", "Passes"], path: "Sources/Backend"),
         // The search: space, strategies, threshold calibration, Pareto front, checkpoints.
         .target(name: "Search", dependencies: ["Passes", "Runtime"], path: "Sources/Search"),
         // convert's report: report.json's schema, the SVG plots, the summary table (no dependencies).

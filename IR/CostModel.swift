@@ -57,8 +57,9 @@ public struct CostReport: Hashable, Sendable {
 ///   HardSigmoid, HardSwish), BatchNormalization, Softmax and LRN: one per output element.
 /// - MaxPool and AveragePool: output elements × kernel window size (∏ kernel).
 /// - GlobalAveragePool and ReduceMean: one per input element.
-/// - Conv and Gemm: 0 (their bias add is not counted); a conv's fused activation: one per output
-///   element, as the standalone activation.
+/// - Conv and Gemm: 0 (their bias add is not counted).
+/// - A fused activation epilogue (on any op that takes one): one per output element, as the
+///   standalone activation.
 /// - Data movement (Reshape, Flatten, Transpose, Concat, Split, Slice, Pad) and Identity, Dropout: 0.
 ///
 /// **Parameters**: a node's figure is the total element count of the distinct constants it reads
@@ -79,7 +80,11 @@ public enum CostModel {
             for name in node.inputs where seen.insert(name).inserted {
                 if let t = graph.constants[name] { parameters = try add(parameters, try count(t.shape)) }
             }
-            var cost = try arithmetic(node.op, inputs: inputs, outputs: outputs)
+            var cost = try arithmetic(node.op.withoutActivation, inputs: inputs, outputs: outputs)
+            // A fused activation costs what the standalone op would: one per output element.
+            if node.op.activation != nil, let out = outputs.first {
+                cost.otherOps = try add(cost.otherOps, try count(out))
+            }
             cost.parameters = parameters
             return cost
         } catch var error as IRError {
@@ -115,9 +120,7 @@ public enum CostModel {
         case .conv(let a):
             // Weight [Cout, Cin/group, k...]: each output element takes (Cin/group)·∏k MACs.
             guard inputs.count >= 2 else { return NodeCost() }
-            // A fused activation costs what the standalone op would: one per output element.
-            return NodeCost(macs: try count(out + inputs[1].dropFirst()),
-                            otherOps: a.activation == nil ? 0 : try count(out))
+            return NodeCost(macs: try count(out + inputs[1].dropFirst()))
         case .gemm(let a):
             guard x.count == 2 else { return NodeCost() }
             return NodeCost(macs: try count(out + [a.transA ? x[0] : x[1]]))

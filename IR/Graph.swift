@@ -14,18 +14,20 @@ public struct GraphInput: Hashable, Sendable {
 /// A dataflow graph over float32 tensors. Values are identified by name; each is defined exactly
 /// once, as a graph input, a constant, or a node output. Nodes are kept in topological order.
 ///
-/// All changes go through the mutating methods below, which keep the value types current and count
-/// changes (`changeCount`) so that passes can report what they did.
+/// All changes go through the mutating methods below, which keep the value types and the use
+/// lists current and count changes (`changeCount`) so that passes can report what they did. The
+/// use lists make `producer(of:)` and `users(of:)` cost the same on a graph of any size, so a
+/// rewrite sweep over the whole graph stays linear in its size.
 ///
 /// Two graphs are equal when they define the same values the same way: `changeCount` (history, not
-/// content) does not take part, and constants compare bit for bit (see `Tensor`).
+/// content) and the use lists (derived data) do not take part, and constants compare bit for bit
+/// (see `Tensor`).
 public struct Graph: Equatable, Sendable {
     public var name: String
     public private(set) var inputs: [GraphInput]
     public private(set) var outputs: [String]
     /// Constants by name; `constantNames` keeps their order of definition.
     public private(set) var constants: [String: Tensor]
-    public private(set) var constantNames: [String]
     public private(set) var nodes: [Node]
     /// The type of every defined value.
     public private(set) var types: [String: TensorType]
@@ -34,19 +36,40 @@ public struct Graph: Equatable, Sendable {
     /// The partition and exits of a staged graph (`split-stages`, `insert-exits`); nil when static.
     public private(set) var stageInfo: StageInfo?
 
+    // Use lists. Every node gets a stable id when it is inserted; `position[id]` is its current
+    // index in `nodes` (-1 once removed), renumbered on insertion and removal by one pass over an
+    // integer array. Values map to the id of their producer and to the ids of their readers (one
+    // entry per reading input, so a node that reads a value twice is listed twice).
+    private var nodeIDs: [Int]
+    private var position: [Int]
+    private var producerID: [String: Int]
+    private var readerIDs: [String: [Int]]
+    /// Constants in order of definition, with nil where one was removed (compacted when more than
+    /// half are holes), so that removing a constant does not cost a scan of all of them.
+    private var constantSlots: [String?]
+    private var constantSlot: [String: Int]
+
     public init(name: String = "main") {
         self.name = name
         inputs = []
         outputs = []
         constants = [:]
-        constantNames = []
         nodes = []
         types = [:]
         changeCount = 0
         stageInfo = nil
+        nodeIDs = []
+        position = []
+        producerID = [:]
+        readerIDs = [:]
+        constantSlots = []
+        constantSlot = [:]
     }
 
     // MARK: Queries
+
+    /// The constants' names in order of definition.
+    public var constantNames: [String] { constantSlots.compactMap { $0 } }
 
     /// True when a value of this name is defined.
     public func isDefined(_ value: String) -> Bool { types[value] != nil }
@@ -59,13 +82,19 @@ public struct Graph: Equatable, Sendable {
 
     /// The index of the node that produces `value`, or nil for inputs, constants and unknown names.
     public func producer(of value: String) -> Int? {
-        nodes.firstIndex { $0.outputs.contains(value) }
+        guard let id = producerID[value] else { return nil }
+        return position[id]
     }
 
-    /// Indices of the nodes that read `value`, in order.
+    /// Indices of the nodes that read `value`, in order (each node once).
     public func users(of value: String) -> [Int] {
-        nodes.indices.filter { nodes[$0].inputs.contains(value) }
+        guard let ids = readerIDs[value], !ids.isEmpty else { return [] }
+        if ids.count == 1 { return [position[ids[0]]] }
+        return Set(ids.map { position[$0] }).sorted()
     }
+
+    /// How many node inputs read `value` (a node reading it twice counts twice).
+    public func useCount(of value: String) -> Int { readerIDs[value]?.count ?? 0 }
 
     /// True when the value is a graph output.
     public func isOutput(_ value: String) -> Bool { outputs.contains(value) }
@@ -97,7 +126,8 @@ public struct Graph: Equatable, Sendable {
     public mutating func addConstant(_ name: String, _ tensor: Tensor) throws {
         try requireUndefined(name)
         constants[name] = tensor
-        constantNames.append(name)
+        constantSlot[name] = constantSlots.count
+        constantSlots.append(name)
         types[name] = tensor.type
         changeCount += 1
     }
@@ -112,11 +142,16 @@ public struct Graph: Equatable, Sendable {
 
     /// Removes a constant that nothing reads any more.
     public mutating func removeConstant(_ name: String) throws {
-        guard constants[name] != nil else { throw IRError("'\(name)' is not a constant") }
-        guard users(of: name).isEmpty, !isOutput(name) else { throw IRError("constant '\(name)' is still used") }
+        guard constants[name] != nil, let slot = constantSlot[name] else { throw IRError("'\(name)' is not a constant") }
+        guard useCount(of: name) == 0, !isOutput(name) else { throw IRError("constant '\(name)' is still used") }
         constants[name] = nil
-        constantNames.removeAll { $0 == name }
+        constantSlots[slot] = nil
+        constantSlot[name] = nil
         types[name] = nil
+        if constantSlots.count > 32, constantSlot.count * 2 < constantSlots.count {
+            constantSlots = constantSlots.filter { $0 != nil }
+            for (i, n) in constantSlots.enumerated() { if let n { constantSlot[n] = i } }
+        }
         changeCount += 1
     }
 
@@ -145,16 +180,21 @@ public struct Graph: Equatable, Sendable {
         guard Set(node.outputs).count == node.outputs.count else {
             throw IRError("lists an output twice: \(node.outputs)", node: node.name)
         }
-        // Appending: every defined value comes before the end, so only definedness is checked
-        // (keeps building a graph node by node linear).
-        let available = index == nodes.count ? nil : definedBefore(index)
-        for input in node.inputs where !(available?.contains(input) ?? (types[input] != nil)) {
+        for input in node.inputs where !isAvailable(input, before: index) {
             throw IRError(types[input] == nil ? "input '\(input)' is not defined"
                                               : "input '\(input)' is defined after this node", node: node.name)
         }
         let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: try inputTypes(of: node))
+        let id = position.count
+        position.append(index)
         nodes.insert(node, at: index)
-        for (name, t) in zip(node.outputs, outTypes) { types[name] = t }
+        nodeIDs.insert(id, at: index)
+        renumber(from: index + 1)
+        for (name, t) in zip(node.outputs, outTypes) {
+            types[name] = t
+            producerID[name] = id
+        }
+        for input in node.inputs { readerIDs[input, default: []].append(id) }
         changeCount += 1
     }
 
@@ -163,12 +203,21 @@ public struct Graph: Equatable, Sendable {
         try requireNodeIndex(index)
         let node = nodes[index]
         for out in node.outputs {
-            guard users(of: out).isEmpty, !isOutput(out) else {
+            guard useCount(of: out) == 0, !isOutput(out) else {
                 throw IRError("output '\(out)' is still used", node: node.name)
             }
         }
+        let id = nodeIDs[index]
         nodes.remove(at: index)
-        for out in node.outputs { types[out] = nil }
+        nodeIDs.remove(at: index)
+        position[id] = -1
+        renumber(from: index)
+        for out in node.outputs {
+            types[out] = nil
+            producerID[out] = nil
+            readerIDs[out] = nil
+        }
+        for input in node.inputs { removeReader(id, of: input) }
         changeCount += 1
     }
 
@@ -181,11 +230,17 @@ public struct Graph: Equatable, Sendable {
         guard oldType == newType else {
             throw IRError("cannot replace '\(old)' \(oldType) with '\(new)' \(newType): types differ")
         }
-        if let first = users(of: old).first, !definedBefore(first).contains(new) {
+        let readers = readerIDs[old] ?? []
+        if let first = readers.map({ position[$0] }).min(), !isAvailable(new, before: first) {
             throw IRError("cannot replace '\(old)' with '\(new)': '\(new)' is defined after its first user")
         }
-        for i in nodes.indices where nodes[i].inputs.contains(old) {
-            nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
+        if old != new {
+            for id in Set(readers) {
+                let i = position[id]
+                nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
+            }
+            readerIDs[old] = nil
+            if !readers.isEmpty { readerIDs[new, default: []].append(contentsOf: readers) }
         }
         outputs = outputs.map { $0 == old ? new : $0 }
         changeCount += 1
@@ -197,8 +252,7 @@ public struct Graph: Equatable, Sendable {
         var node = nodes[index]
         node.op = op
         if let inputs { node.inputs = inputs }
-        let available = definedBefore(index)
-        for input in node.inputs where !available.contains(input) {
+        for input in node.inputs where !isAvailable(input, before: index) {
             throw IRError("input '\(input)' is not defined before this node", node: node.name)
         }
         let outTypes = try ShapeInference.outputTypes(of: node, inputTypes: try inputTypes(of: node))
@@ -207,7 +261,17 @@ public struct Graph: Equatable, Sendable {
                 throw IRError("new op changes the type of '\(name)' from \(old) to \(t)", node: node.name)
             }
         }
+        let id = nodeIDs[index]
+        for input in nodes[index].inputs { removeReader(id, of: input) }
+        for input in node.inputs { readerIDs[input, default: []].append(id) }
         nodes[index] = node
+        changeCount += 1
+    }
+
+    /// Renames node `index` (the name is for messages and profiles; values keep theirs).
+    public mutating func setName(_ name: String, ofNodeAt index: Int) throws {
+        try requireNodeIndex(index)
+        nodes[index].name = name
         changeCount += 1
     }
 
@@ -243,12 +307,28 @@ public struct Graph: Equatable, Sendable {
 
     // MARK: Helpers
 
-    /// Names defined by inputs, constants, and the first `index` nodes.
-    public func definedBefore(_ index: Int) -> Set<String> {
-        var set = Set(inputs.map(\.name))
-        set.formUnion(constantNames)
-        for node in nodes.prefix(index) { set.formUnion(node.outputs) }
-        return set
+    /// True when `value` is a graph input, a constant, or the output of a node before `index`.
+    public func isAvailable(_ value: String, before index: Int) -> Bool {
+        guard types[value] != nil else { return false }
+        guard let p = producer(of: value) else { return true }
+        return p < index
+    }
+
+    /// Brings `position` up to date for the nodes from `index` on (after an insertion or removal).
+    private mutating func renumber(from index: Int) {
+        guard index < nodes.count else { return }
+        nodeIDs.withUnsafeBufferPointer { ids in
+            position.withUnsafeMutableBufferPointer { pos in
+                for i in index..<ids.count { pos[ids[i]] = i }
+            }
+        }
+    }
+
+    /// Drops one entry of node `id` from the readers of `value`.
+    private mutating func removeReader(_ id: Int, of value: String) {
+        guard var ids = readerIDs[value], let k = ids.lastIndex(of: id) else { return }
+        ids.remove(at: k)
+        readerIDs[value] = ids.isEmpty ? nil : ids
     }
 
     /// The types of a node's inputs, each of which must be defined.

@@ -9,8 +9,9 @@ public struct ConvAttributes: Hashable, Sendable {
     public var pads: [Int]
     public var dilations: [Int]
     public var group: Int
-    /// An activation applied to every output element after the bias, fused in by a pass (ONNX has
-    /// no such attribute; the exporter writes it back as a separate node). nil: none.
+    /// The epilogue: an activation applied to every output element after the bias, fused in by
+    /// the fuse-activation pass (ONNX has no such attribute; the exporter writes it back as a
+    /// separate node). nil: none.
     public var activation: FusedActivation?
 
     public init(kernel: [Int], strides: [Int]? = nil, pads: [Int]? = nil, dilations: [Int]? = nil, group: Int = 1,
@@ -24,8 +25,10 @@ public struct ConvAttributes: Hashable, Sendable {
     }
 }
 
-/// An elementwise activation folded into the op that produces its input (a convolution), so that
-/// a backend applies it while the output is still in registers instead of in a second sweep.
+/// An elementwise activation folded into the op that produces its input, so that a runtime applies
+/// it while the output is still in registers (or in cache) instead of in a second sweep. It is the
+/// one activation type of the whole toolchain: the IR, the interpreter and the backends all use it.
+/// Which ops may carry one is `Op.acceptsActivation`.
 public enum FusedActivation: Hashable, Sendable {
     case relu
     case leakyRelu(alpha: Float)
@@ -88,18 +91,22 @@ public struct PoolAttributes: Hashable, Sendable {
     }
 }
 
-/// Attributes of Gemm: Y = alpha · op(A) · op(B) + beta · C.
+/// Attributes of Gemm: Y = act(alpha · op(A) · op(B) + beta · C).
 public struct GemmAttributes: Hashable, Sendable {
     public var alpha: Float
     public var beta: Float
     public var transA: Bool
     public var transB: Bool
+    /// The epilogue fused in by a pass, as for `ConvAttributes.activation`.
+    public var activation: FusedActivation?
 
-    public init(alpha: Float = 1, beta: Float = 1, transA: Bool = false, transB: Bool = false) {
+    public init(alpha: Float = 1, beta: Float = 1, transA: Bool = false, transB: Bool = false,
+                activation: FusedActivation? = nil) {
         self.alpha = alpha
         self.beta = beta
         self.transA = transA
         self.transB = transB
+        self.activation = activation
     }
 }
 
@@ -112,11 +119,15 @@ public enum PadMode: String, Hashable, Sendable, CaseIterable {
 ///
 /// Integer-valued ONNX inputs (Reshape's shape, Slice's starts, Pad's pads, Clip's bounds, axes)
 /// are attributes here: the importer folds them, so every graph has static shapes.
+///
+/// The ops a backend fuses an activation into (conv, gemm, matmul, batch_norm and the binary
+/// arithmetic ops) carry an optional `FusedActivation` epilogue, set only by the fuse-activation
+/// pass; `Op.add` (and `.sub`, `.mul`, `.div`, `.matMul`) without arguments is the op without one.
 public enum Op: Hashable, Sendable {
     /// Inputs: x, weight [Cout, Cin/group, k...], optional bias [Cout].
     case conv(ConvAttributes)
     /// Inference-mode batch normalization. Inputs: x, scale, bias, mean, variance.
-    case batchNormalization(epsilon: Float)
+    case batchNormalization(epsilon: Float, activation: FusedActivation? = nil)
     case relu
     case leakyRelu(alpha: Float)
     /// Clamps to [min, max]; an absent bound is -infinity / +infinity. Relu6 is clip(0, 6).
@@ -125,7 +136,8 @@ public enum Op: Hashable, Sendable {
     case hardSigmoid(alpha: Float, beta: Float)
     case hardSwish
     /// Elementwise with ONNX (NumPy) broadcasting. Inputs: a, b.
-    case add, sub, mul, div
+    case add(activation: FusedActivation?), sub(activation: FusedActivation?), mul(activation: FusedActivation?),
+         div(activation: FusedActivation?)
     case maxPool(PoolAttributes)
     case averagePool(PoolAttributes)
     case globalAveragePool
@@ -135,7 +147,7 @@ public enum Op: Hashable, Sendable {
     /// Inputs: a, b, optional c (unidirectionally broadcast to the output).
     case gemm(GemmAttributes)
     /// NumPy matmul: batched, broadcasting leading dimensions. Inputs: a, b.
-    case matMul
+    case matMul(activation: FusedActivation?)
     /// Collapses to 2-D: [d0·…·d(axis-1), d(axis)·…].
     case flatten(axis: Int)
     /// ONNX Reshape with the target given statically: 0 copies the input dimension (unless
@@ -155,6 +167,13 @@ public enum Op: Hashable, Sendable {
     /// Identity at inference; `ratio` kept for training.
     case dropout(ratio: Float)
     case identity
+
+    /// The binary ops and MatMul without an epilogue (what every importer and pass writes).
+    public static var add: Op { .add(activation: nil) }
+    public static var sub: Op { .sub(activation: nil) }
+    public static var mul: Op { .mul(activation: nil) }
+    public static var div: Op { .div(activation: nil) }
+    public static var matMul: Op { .matMul(activation: nil) }
 
     /// The op's name in textual IR, which is also the ONNX op type spelled in lower camel case.
     public var name: String {
@@ -191,13 +210,43 @@ public enum Op: Hashable, Sendable {
         }
     }
 
-    /// True for ops applied to each element on its own (one input, same shape out).
-    public var isUnaryElementwise: Bool {
+    /// True for the ops that may carry a fused activation epilogue.
+    public var acceptsActivation: Bool {
         switch self {
-        case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .dropout, .identity: return true
+        case .conv, .gemm, .matMul, .batchNormalization, .add, .sub, .mul, .div: return true
         default: return false
         }
     }
+
+    /// The fused activation epilogue, nil when there is none or the op takes none.
+    public var activation: FusedActivation? {
+        switch self {
+        case .conv(let a): return a.activation
+        case .gemm(let a): return a.activation
+        case .batchNormalization(_, let act), .add(let act), .sub(let act), .mul(let act), .div(let act),
+             .matMul(let act):
+            return act
+        default: return nil
+        }
+    }
+
+    /// The same op with its epilogue replaced by `activation`, or nil when the op takes none.
+    public func withActivation(_ activation: FusedActivation?) -> Op? {
+        switch self {
+        case .conv(var a): a.activation = activation; return .conv(a)
+        case .gemm(var a): a.activation = activation; return .gemm(a)
+        case .batchNormalization(let eps, _): return .batchNormalization(epsilon: eps, activation: activation)
+        case .add: return .add(activation: activation)
+        case .sub: return .sub(activation: activation)
+        case .mul: return .mul(activation: activation)
+        case .div: return .div(activation: activation)
+        case .matMul: return .matMul(activation: activation)
+        default: return nil
+        }
+    }
+
+    /// The op without its epilogue (what a kernel computes before the activation).
+    public var withoutActivation: Op { withActivation(nil) ?? self }
 
     /// True for the broadcasting binary arithmetic ops.
     public var isBinaryElementwise: Bool {

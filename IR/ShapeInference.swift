@@ -87,7 +87,7 @@ public enum ShapeInference {
     /// Maps a possibly negative axis into 0..<rank (or 0...rank when `inclusive`).
     public static func normalizeAxis(_ axis: Int, rank: Int, inclusive: Bool = false) throws -> Int {
         let upper = inclusive ? rank : rank - 1
-        let a = axis < 0 ? axis + rank : axis
+        let a = resolvedAxis(axis, rank: rank)
         guard a >= 0, a <= upper else { throw IRError("axis \(axis) is out of range for rank \(rank)") }
         return a
     }
@@ -359,8 +359,8 @@ public enum ShapeInference {
     /// A step of 0 (which `slice` rejects) and an empty dimension select nothing.
     public static func sliceCount(n: Int, start: Int, end: Int, step: Int) -> Int {
         guard n > 0, step != 0 else { return 0 }
-        var s = start < 0 ? start + n : start
-        var e = end < 0 ? end + n : end
+        var s = resolvedAxis(start, rank: n)
+        var e = resolvedAxis(end, rank: n)
         if step > 0 {
             s = min(max(s, 0), n)
             e = min(max(e, 0), n)

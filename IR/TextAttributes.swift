@@ -38,23 +38,25 @@ enum TextAttributes {
 
     /// The attributes of every op, by op name, in printing order. An op name missing here is unknown.
     static let schemas: [String: Schema] = [
-        // `activation` prints only when set: an unfused conv reads as it did before fusion existed.
+        // `activation` (the epilogue of `Op.acceptsActivation` ops) prints only when set: an
+        // unfused op reads as it did before fusion existed.
         "conv": window + [("group", .int), ("activation", .activation)],
-        "batch_norm": [("epsilon", .float)],
+        "batch_norm": [("epsilon", .float), ("activation", .activation)],
         "relu": [],
         "leaky_relu": [("alpha", .float)],
         "clip": [("min", .float), ("max", .float)],
         "sigmoid": [],
         "hard_sigmoid": [("alpha", .float), ("beta", .float)],
         "hard_swish": [],
-        "add": [], "sub": [], "mul": [], "div": [],
+        "add": [("activation", .activation)], "sub": [("activation", .activation)],
+        "mul": [("activation", .activation)], "div": [("activation", .activation)],
         "max_pool": window + [("ceil_mode", .bool), ("count_include_pad", .bool)],
         "average_pool": window + [("ceil_mode", .bool), ("count_include_pad", .bool)],
         "global_average_pool": [],
         "reduce_mean": [("axes", .ints), ("keep_dims", .bool)],
         "lrn": [("size", .int), ("alpha", .float), ("beta", .float), ("bias", .float)],
-        "gemm": [("alpha", .float), ("beta", .float), ("trans_a", .bool), ("trans_b", .bool)],
-        "matmul": [],
+        "gemm": [("alpha", .float), ("beta", .float), ("trans_a", .bool), ("trans_b", .bool), ("activation", .activation)],
+        "matmul": [("activation", .activation)],
         "flatten": [("axis", .int)],
         "reshape": [("shape", .ints), ("allow_zero", .bool)],
         "transpose": [("perm", .ints)],
@@ -69,11 +71,15 @@ enum TextAttributes {
 
     /// Every attribute of `op`, in schema order (the printer writes them all, defaults included).
     static func attributes(of op: Op) -> [(name: String, value: TextAttributeValue)] {
+        own(op) + (op.activation.map { [("activation", .activation($0))] } ?? [])
+    }
+
+    /// The attributes of `op` apart from its epilogue.
+    private static func own(_ op: Op) -> [(name: String, value: TextAttributeValue)] {
         switch op {
         case .conv(let a):
             return window(a.kernel, a.strides, a.pads, a.dilations) + [("group", .int(a.group))]
-                + (a.activation.map { [("activation", .activation($0))] } ?? [])
-        case .batchNormalization(let epsilon):
+        case .batchNormalization(let epsilon, _):
             return [("epsilon", .float(epsilon))]
         case .leakyRelu(let alpha):
             return [("alpha", .float(alpha))]
@@ -123,6 +129,13 @@ enum TextAttributes {
     /// checked against `schemas`. A missing attribute takes the ONNX default where the operator
     /// specification has one (so hand-written IR can leave defaults out); otherwise it is an error.
     static func makeOp(named name: String, attributes: [String: TextAttributeValue]) throws -> Op {
+        let op = try makeOwnOp(named: name, attributes: attributes)
+        // The schemas list `activation` exactly for the ops that accept one.
+        let activation = try Reader(op: name, values: attributes).activation("activation")
+        return op.withActivation(activation) ?? op
+    }
+
+    private static func makeOwnOp(named name: String, attributes: [String: TextAttributeValue]) throws -> Op {
         let a = Reader(op: name, values: attributes)
         switch name {
         case "conv":
@@ -130,8 +143,7 @@ enum TextAttributes {
             return .conv(ConvAttributes(
                 kernel: kernel, strides: try a.ints("strides", default: ones(kernel.count)),
                 pads: try a.ints("pads", default: zeros(2 * kernel.count)),
-                dilations: try a.ints("dilations", default: ones(kernel.count)), group: try a.int("group", default: 1),
-                activation: try a.activation("activation")))
+                dilations: try a.ints("dilations", default: ones(kernel.count)), group: try a.int("group", default: 1)))
         case "batch_norm": return .batchNormalization(epsilon: try a.float("epsilon", default: 1e-5))
         case "relu": return .relu
         case "leaky_relu": return .leakyRelu(alpha: try a.float("alpha", default: 0.01))

@@ -206,18 +206,17 @@ extension Verifier {
         func finite(_ value: Float, _ what: String) {
             if !value.isFinite { fail("\(node.op.name) \(what) must be finite, got \(value)") }
         }
+        switch node.op.activation {
+        case .leakyRelu(let alpha)?:
+            finite(alpha, "fused leaky_relu alpha")
+        case .clip(let lo, let hi)?:
+            if lo.isNaN || hi.isNaN { fail("fused clip bounds must not be NaN, got [\(lo), \(hi)]") }
+            else if lo > hi { fail("fused clip min \(lo) is greater than max \(hi)") }
+        case .relu?, .hardSwish?, nil:
+            break
+        }
         switch node.op {
-        case .conv(let a):
-            switch a.activation {
-            case .leakyRelu(let alpha)?:
-                finite(alpha, "fused leaky_relu alpha")
-            case .clip(let lo, let hi)?:
-                if lo.isNaN || hi.isNaN { fail("fused clip bounds must not be NaN, got [\(lo), \(hi)]") }
-                else if lo > hi { fail("fused clip min \(lo) is greater than max \(hi)") }
-            case .relu?, .hardSwish?, nil:
-                break
-            }
-        case .batchNormalization(let epsilon):
+        case .batchNormalization(let epsilon, _):
             if !(epsilon.isFinite && epsilon >= 0) { fail("batch_norm epsilon must be finite and >= 0, got \(epsilon)") }
         case .leakyRelu(let alpha):
             finite(alpha, "alpha")

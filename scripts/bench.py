@@ -22,6 +22,12 @@ Backend: the runtime section's two models through the emitted C, compiled with g
 the runtime section), best of three alternating rounds of median latency: their ratio, GFLOP/s
 (2 x MACs / latency), the planned arena, and the emitted C's difference from onnxruntime.
 
+Canonicalize: `s2dc opt --passes=canonicalize --stats` on textual IR chains of 500 and 2000
+conv-BN-ReLU blocks (4 channels, 1x1 convs on 8x8 maps); the pass's own time from --stats, best of
+--repeat runs. The peer is the same pass on the smaller chain: linear growth gives a ratio of about
+4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant;
+removeNode's shift of the node array is what still grows faster).
+
 Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
 ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
 augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
@@ -32,7 +38,7 @@ fixed uniform partition (0.25, 0.5) of the ResNet-20 bench model written by hand
 (scripts/bench-peer-uniform.py), trained --peer-epochs epochs; prints its test accuracy at its mean
 MACs and its wall time. Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|training|peer]
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|canonicalize|training|peer]
                 [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
 """
 import argparse
@@ -257,6 +263,59 @@ def bench_backend(s2dc, work, runs):
               f"max |C - onnxruntime| / max |onnxruntime| = {rel:.1e}")
 
 
+def conv_bn_relu_chain(blocks, channels=4):
+    """Textual IR of `blocks` conv-BN-ReLU blocks in a chain, with seeded weights."""
+    import random
+    rng = random.Random(blocks)
+
+    def dense(n, lo, hi):
+        return "dense<[" + ", ".join(f"{rng.uniform(lo, hi):.4f}" for _ in range(n)) + "]>"
+    c = channels
+    lines = [f"graph @chain(%x0: f32[N,{c},8,8]) -> (%x{blocks}) {{"]
+    for i in range(blocks):
+        lines.append(f"  const %w{i}: f32[{c},{c},1,1] = {dense(c * c, -0.5, 0.5)}")
+        lines.append(f"  const %b{i}: f32[{c}] = {dense(c, -0.1, 0.1)}")
+        for name, lo, hi in (("s", 0.5, 1.5), ("t", -0.1, 0.1), ("m", -0.1, 0.1), ("v", 0.5, 1.5)):
+            lines.append(f"  const %{name}{i}: f32[{c}] = {dense(c, lo, hi)}")
+    for i in range(blocks):
+        lines.append(f"  %c{i} = conv(%x{i}, %w{i}, %b{i}) {{kernel = [1, 1]}}")
+        lines.append(f"  %n{i} = batch_norm(%c{i}, %s{i}, %t{i}, %m{i}, %v{i})")
+        lines.append(f"  %x{i + 1} = relu(%n{i})")
+    lines.append(f"  return %x{blocks}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def canonicalize_ms(s2dc, path, out):
+    """The canonicalize pass's own time (ms) from `s2dc opt --stats`."""
+    proc = subprocess.run([s2dc, "opt", path, "--passes=canonicalize", "--stats", "-o", out], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: s2dc opt {path} failed: {proc.stderr}")
+    for line in proc.stderr.splitlines():
+        cells = line.split()
+        if cells and cells[0] == "canonicalize":
+            return float(cells[-1])
+    sys.exit(f"bench: no canonicalize row in: {proc.stderr}")
+
+
+def bench_canonicalize(s2dc, work, repeat):
+    os.makedirs(work, exist_ok=True)
+    sizes = [500, 2000]
+    times = {}
+    for blocks in sizes:
+        path = os.path.join(work, f"chain{blocks}.s2dir")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(conv_bn_relu_chain(blocks))
+        out = os.path.join(work, f"chain{blocks}.opt.s2dir")
+        times[blocks] = min(canonicalize_ms(s2dc, path, out) for _ in range(max(1, repeat)))
+    ratio = times[2000] / times[500]
+    print(f"canonicalize: conv-BN-ReLU chains through `s2dc opt --passes=canonicalize` (pass time, best of {max(1, repeat)})")
+    for blocks in sizes:
+        print(f"  {blocks:>5} blocks ({3 * blocks} nodes) {times[blocks]:9.1f} ms")
+    print(f"  2000/500 = {ratio:.2f}x (linear: about 4; must be <= 6){'' if ratio <= 6 else '  FAILS the bound'}")
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -316,7 +375,7 @@ def main():
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
-    parser.add_argument("--only", choices=["import", "runtime", "backend", "training", "peer"], help="run one section")
+    parser.add_argument("--only", choices=["import", "runtime", "backend", "canonicalize", "training", "peer"], help="run one section")
     parser.add_argument("--torch-python", default=os.environ.get("S2DC_TORCH_PYTHON"), help="a Python with torch (peer)")
     parser.add_argument("--peer-epochs", type=int, default=4)
     parser.add_argument("--peer-pretrain-epochs", type=int, default=0)
@@ -329,6 +388,8 @@ def main():
         bench_runtime(s2dc, args.work, max(args.repeat, 20))
     if args.only in (None, "backend"):
         bench_backend(s2dc, os.path.abspath(args.work), max(args.runs, 1))
+    if args.only in (None, "canonicalize"):
+        bench_canonicalize(s2dc, args.work, args.repeat)
     if args.only in (None, "training"):
         bench_training(s2dc, args.work, args.repeat)
     if args.only == "peer":  # never in the default run: it trains for a long time

@@ -7,9 +7,9 @@ extension KernelBuilder {
     func generate() throws {
         switch step.op {
         case .conv(let a): try conv(a)
-        case .batchNormalization(let eps): batchNorm(epsilon: eps)
+        case .batchNormalization(let eps, _): batchNorm(epsilon: eps)
         case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish:
-            unary(Activation(step.op)!)
+            unary(step.op)
         case .add, .sub, .mul, .div: binary(step.op)
         case .maxPool(let a): pool(a, max: true)
         case .averagePool(let a): pool(a, max: false)

@@ -219,7 +219,7 @@ extension KernelBuilder {
         let d = xs.count - 2
         let n = xs[0], c = xs[1], cout = ys[1], g = a.group, cg = c / g, mg = cout / g
         let inSp = Array(xs[2...]), outSp = Array(ys[2...]), k = a.kernel
-        let inStr = Index.strides(inSp), outStr = Index.strides(outSp), kStr = Index.strides(k)
+        let inStr = rowMajorStrides(inSp), outStr = rowMajorStrides(outSp), kStr = rowMajorStrides(k)
         let src = x(0), wts = x(1), dst = y()
         let bias = step.inputs.count > 2 ? x(2) : nil
         let ov = Index.vars(d, prefix: "o"), kv = Index.vars(d, prefix: "k")

@@ -5,16 +5,16 @@ import IR
 extension KernelBuilder {
     func transpose(perm: [Int]) {
         let s = xs(0), o = ys()
-        let inStr = Index.strides(s)
+        let inStr = rowMajorStrides(s)
         let vars = Index.vars(o.count, prefix: "i")
         emit(Index.nest(o, prefix: "i", [
-            .set("\(y())[\(Index.linear(vars, Index.strides(o)))]", "\(x(0))[\(Index.linear(vars, perm.map { inStr[$0] }))]"),
+            .set("\(y())[\(Index.linear(vars, rowMajorStrides(o)))]", "\(x(0))[\(Index.linear(vars, perm.map { inStr[$0] }))]"),
         ]))
     }
 
     func concat(axis: Int) {
         let o = ys()
-        let a = axis < 0 ? axis + o.count : axis
+        let a = resolvedAxis(axis, rank: o.count)
         let outer = o[..<a].reduce(1, *), inner = o[(a + 1)...].reduce(1, *)
         var start = 0
         for i in step.inputs.indices {
@@ -30,7 +30,7 @@ extension KernelBuilder {
 
     func split(axis: Int) {
         let s = xs(0)
-        let a = axis < 0 ? axis + s.count : axis
+        let a = resolvedAxis(axis, rank: s.count)
         let outer = s[..<a].reduce(1, *), inner = s[(a + 1)...].reduce(1, *)
         var start = 0
         for j in step.outputs.indices {
@@ -48,7 +48,7 @@ extension KernelBuilder {
         let s = xs(0), o = ys()
         var first = Array(repeating: 0, count: s.count), stride = Array(repeating: 1, count: s.count)
         for (k, axis) in axes.enumerated() {
-            let a = axis < 0 ? axis + s.count : axis
+            let a = resolvedAxis(axis, rank: s.count)
             let n = s[a]
             var st = starts[k] < 0 ? starts[k] + n : starts[k]
             // The same clamping as shape inference (ONNX Slice).
@@ -56,11 +56,11 @@ extension KernelBuilder {
             first[a] = st
             stride[a] = steps[k]
         }
-        let inStr = Index.strides(s)
+        let inStr = rowMajorStrides(s)
         let vars = Index.vars(o.count, prefix: "i")
         let base = zip(first, inStr).map { $0 * $1 }.reduce(0, +)
         emit(Index.nest(o, prefix: "i", [
-            .set("\(y())[\(Index.linear(vars, Index.strides(o)))]", "\(x(0))[\(Index.linear(vars, zip(stride, inStr).map { $0 * $1 }, base: base))]"),
+            .set("\(y())[\(Index.linear(vars, rowMajorStrides(o)))]", "\(x(0))[\(Index.linear(vars, zip(stride, inStr).map { $0 * $1 }, base: base))]"),
         ]))
     }
 
@@ -94,8 +94,8 @@ extension KernelBuilder {
             }
         }
         let iv = Index.vars(r, prefix: "i"), ov = Index.vars(r, prefix: "o")
-        let src = "\(x(0))[\(Index.linear(iv, Index.strides(s)))]"
-        let dst = "\(y())[\(Index.linear(ov, Index.strides(o)))]"
+        let src = "\(x(0))[\(Index.linear(iv, rowMajorStrides(s)))]"
+        let dst = "\(y())[\(Index.linear(ov, rowMajorStrides(o)))]"
         if mode == .constant {
             body.append(.set(dst, "(\(inside.joined(separator: " && "))) ? \(src) : \(lang.f(value))"))
         } else {

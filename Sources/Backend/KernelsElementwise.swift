@@ -4,8 +4,9 @@ import IR
 
 extension KernelBuilder {
     /// A standalone activation (one that found no producer to fuse into).
-    func unary(_ a: Activation) {
-        emit(.loop("i", ys().elementCount, [.let_("v", "\(x(0))[i]"), .set("\(y())[i]", a.apply("v", lang))]))
+    func unary(_ op: Op) {
+        let f = ActivationCode.expression(op, "v", lang) ?? "v"
+        emit(.loop("i", ys().elementCount, [.let_("v", "\(x(0))[i]"), .set("\(y())[i]", f)]))
     }
 
     /// Merges adjacent dimensions along which every operand moves the same way (all broadcast or
@@ -41,22 +42,32 @@ extension KernelBuilder {
         }
         let (out, ops) = Self.collapse(out: ys(), operands: [xs(0), xs(1)])
         let vars = Index.vars(out.count, prefix: "i")
-        func idx(_ s: [Int]) -> String { Index.linear(vars, zip(Index.strides(s), s).map { $1 == 1 ? 0 : $0 }) }
+        func idx(_ s: [Int]) -> String { Index.linear(vars, zip(rowMajorStrides(s), s).map { $1 == 1 ? 0 : $0 }) }
         let body: [Stmt] = [
             .let_("v", "\(x(0))[\(idx(ops[0]))] \(sym) \(x(1))[\(idx(ops[1]))]"),
-            .set("\(y())[\(Index.linear(vars, Index.strides(out)))]", act("v")),
+            .set("\(y())[\(Index.linear(vars, rowMajorStrides(out)))]", act("v")),
         ]
         emit(Index.nest(out, prefix: "i", body))
     }
 
-    /// Inference batch normalization: per channel, scale = gamma / sqrt(var + eps) and
-    /// shift = beta − mean·scale, computed in the kernel so that runtime parameters work too.
+    /// Inference batch normalization (one that no conv or gemm could absorb): y = x·k + offset per
+    /// channel. With constant parameters, k and offset come from `BatchNormCoefficients` (the same
+    /// numbers the fold and the interpreter use) and are stored with the weights; with runtime
+    /// parameters the kernel computes scale = gamma / sqrt(var + eps), shift = beta − mean·scale.
     func batchNorm(epsilon: Float) {
         let s = xs(0)
         let n = s[0], c = s[1], inner = s.dropFirst(2).reduce(1, *)
-        emit(.loop("ch", c, [
-            .let_("sc", "\(x(1))[ch] / \(lang.sqrt("\(x(4))[ch] + \(lang.f(epsilon))"))"),
-            .let_("sh", "\(x(2))[ch] - \(x(3))[ch] * sc"),
+        let perChannel: [Stmt]
+        if let gamma = constant(1), let beta = constant(2), let mean = constant(3), let variance = constant(4) {
+            let k = BatchNormCoefficients(scale: gamma, bias: beta, mean: mean, variance: variance, epsilon: epsilon)
+            let key = step.inputs[1...4].joined(separator: "#") + "#bn\(epsilon.bitPattern)"
+            let coefficients = packed(key) { k.multiplier + k.offset }
+            perChannel = [.let_("sc", "\(coefficients)[ch]"), .let_("sh", "\(coefficients)[\(c) + ch]")]
+        } else {
+            perChannel = [.let_("sc", "\(x(1))[ch] / \(lang.sqrt("\(x(4))[ch] + \(lang.f(epsilon))"))"),
+                          .let_("sh", "\(x(2))[ch] - \(x(3))[ch] * sc")]
+        }
+        emit(.loop("ch", c, perChannel + [
             .loop("b", n, [.loop("i", inner, [
                 .let_("v", "\(x(0))[(b * \(c) + ch) * \(inner) + i] * sc + sh"),
                 .set("\(y())[(b * \(c) + ch) * \(inner) + i]", act("v")),

@@ -30,7 +30,7 @@ extension KernelBuilder {
         let (ldaM, ldaK) = attrs.transA ? (1, m) : (k, 1)
         let cShape = step.inputs.count > 2 ? xs(2) : nil
         let c2 = cShape.map { Array(repeating: 1, count: 2 - $0.count) + $0 }
-        let cStrides = c2.map { s in zip(Index.strides(s), s).map { $1 == 1 ? 0 : $0 } }
+        let cStrides = c2.map { s in zip(rowMajorStrides(s), s).map { $1 == 1 ? 0 : $0 } }
         if let b = constant(1) {
             let bShape = b.shape
             let panels = packed("\(step.inputs[1])#panels\(attrs.transB)\(attrs.alpha.bitPattern)") {
@@ -92,9 +92,9 @@ extension KernelBuilder {
         let pa = Array(repeating: 1, count: rank - batchA.count) + batchA
         let pb = Array(repeating: 1, count: rank - batchB.count) + batchB
         let batch = zip(pa, pb).map { max($0, $1) }
-        let sa = zip(Index.strides(pa), pa).map { $1 == 1 ? 0 : $0 * m * k }
-        let sb = zip(Index.strides(pb), pb).map { $1 == 1 ? 0 : $0 * k * n }
-        let sy = Index.strides(batch).map { $0 * m * n }
+        let sa = zip(rowMajorStrides(pa), pa).map { $1 == 1 ? 0 : $0 * m * k }
+        let sb = zip(rowMajorStrides(pb), pb).map { $1 == 1 ? 0 : $0 * k * n }
+        let sy = rowMajorStrides(batch).map { $0 * m * n }
         let bv = Index.vars(rank, prefix: "t")
         let body: [Stmt] = [
             .int("ao", Index.linear(bv, sa)), .int("bo", Index.linear(bv, sb)), .int("yo", Index.linear(bv, sy)),

@@ -8,7 +8,7 @@ extension KernelBuilder {
         let d = s.count - 2
         let planes = s[0] * s[1]
         let inSp = Array(s[2...]), outSp = Array(o[2...])
-        let inStr = Index.strides(inSp), outStr = Index.strides(outSp)
+        let inStr = rowMajorStrides(inSp), outStr = rowMajorStrides(outSp)
         let ov = Index.vars(d, prefix: "o"), iv = Index.vars(d, prefix: "i")
         var inner: [Stmt] = []
         var inside: [String] = [], inPadded: [String] = []
@@ -55,19 +55,19 @@ extension KernelBuilder {
         let s = xs(0)
         let norm = Set((axes.isEmpty ? Array(s.indices) : axes).map { $0 < 0 ? $0 + s.count : $0 })
         let outShape = s.enumerated().map { norm.contains($0.offset) ? 1 : $0.element }
-        let outStr = zip(Index.strides(outShape), outShape).map { $1 == 1 ? 0 : $0 }
+        let outStr = zip(rowMajorStrides(outShape), outShape).map { $1 == 1 ? 0 : $0 }
         let total = outShape.elementCount
         let count = s.enumerated().filter { norm.contains($0.offset) }.map(\.element).reduce(1, *)
         let vars = Index.vars(s.count, prefix: "i")
         emit(.loop("i", total, [.set("\(y())[i]", lang.f(0))]))
-        emit(Index.nest(s, prefix: "i", [.add("\(y())[\(Index.linear(vars, outStr))]", "\(x(0))[\(Index.linear(vars, Index.strides(s)))]")]))
+        emit(Index.nest(s, prefix: "i", [.add("\(y())[\(Index.linear(vars, outStr))]", "\(x(0))[\(Index.linear(vars, rowMajorStrides(s)))]")]))
         let inv = count == 0 ? Float.nan : 1 / Float(count)
         emit(.loop("i", total, [.let_("v", "\(y())[i] * \(lang.f(inv))"), .set("\(y())[i]", act("v"))]))
     }
 
     func softmax(axis: Int) {
         let s = xs(0)
-        let a = axis < 0 ? axis + s.count : axis
+        let a = resolvedAxis(axis, rank: s.count)
         let outer = s[..<a].reduce(1, *), n = s[a], inner = s[(a + 1)...].reduce(1, *)
         let at = "(o * \(n) + c) * \(inner) + i"
         emit(.loop("o", outer, [.loop("i", inner, [

@@ -12,9 +12,6 @@ enum Language {
     func exp(_ e: String) -> String { self == .c ? "expf(\(e))" : "Foundation.exp(\(e))" }
     func sqrt(_ e: String) -> String { self == .c ? "sqrtf(\(e))" : "(\(e)).squareRoot()" }
     func pow(_ a: String, _ b: String) -> String { self == .c ? "powf(\(a), \(b))" : "Foundation.pow(\(a), \(b))" }
-
-    /// The larger of two floats; NaN in `a` propagates (ONNX Max semantics for pools).
-    func max(_ a: String, _ b: String) -> String { "(\(a) < \(b) ? \(b) : \(a))" }
 }
 
 /// One statement of a kernel body. Integer expressions use `int` in C and `Int` in Swift.
@@ -83,17 +80,6 @@ enum Index {
             terms.append(s == 1 ? v : "\(v) * \(s)")
         }
         return terms.isEmpty ? "0" : terms.joined(separator: " + ")
-    }
-
-    /// Row-major strides of a shape.
-    static func strides(_ shape: [Int]) -> [Int] {
-        var s = Array(repeating: 1, count: shape.count)
-        var acc = 1
-        for i in shape.indices.reversed() {
-            s[i] = acc
-            acc *= shape[i]
-        }
-        return s
     }
 
     /// Nested loops over `shape` with variables `prefix0, prefix1, …` around `body`.

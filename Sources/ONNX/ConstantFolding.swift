@@ -7,17 +7,6 @@ import IR
 enum ConstantFolding {
     // MARK: Index helpers
 
-    /// Row-major strides of a shape.
-    static func strides(_ shape: [Int]) -> [Int] {
-        var s = [Int](repeating: 1, count: shape.count)
-        var acc = 1
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            s[i] = acc
-            acc *= shape[i]
-        }
-        return s
-    }
-
     /// Flat source indices of the row-major product of per-axis coordinates: element (j0, j1, …)
     /// of the result is Σ perAxis[k][jk] · strides[k].
     static func productIndices(_ perAxis: [[Int]], strides: [Int]) -> [Int] {
@@ -51,7 +40,7 @@ enum ConstantFolding {
     /// For each element of `outShape`, the flat index of the element of `shape` it broadcasts from.
     static func broadcastIndices(from shape: [Int], to outShape: [Int]) -> [Int] {
         let padded = [Int](repeating: 1, count: outShape.count - shape.count) + shape
-        let st = strides(padded)
+        let st = rowMajorStrides(padded)
         let perAxis = zip(padded, outShape).map { d, o in d == 1 ? [Int](repeating: 0, count: o) : Array(0..<o) }
         return productIndices(perAxis, strides: st)
     }
@@ -62,7 +51,7 @@ enum ConstantFolding {
         guard perm.count == t.rank, Set(perm) == Set(0..<t.rank) else {
             throw ImportFailure("perm \(perm) is not a permutation of 0..<\(t.rank)")
         }
-        let st = strides(t.shape)
+        let st = rowMajorStrides(t.shape)
         let outShape = perm.map { t.shape[$0] }
         let idx = productIndices(perm.map { Array(0..<t.shape[$0]) }, strides: perm.map { st[$0] })
         return t.gathered(idx, shape: outShape)
@@ -79,7 +68,7 @@ enum ConstantFolding {
             s = step > 0 ? min(max(s, 0), n) : min(max(s, 0), n - 1)
             perAxis[a] = (0..<count).map { s + $0 * step }
         }
-        let idx = productIndices(perAxis, strides: strides(t.shape))
+        let idx = productIndices(perAxis, strides: rowMajorStrides(t.shape))
         return t.gathered(idx, shape: perAxis.map(\.count))
     }
 
@@ -91,7 +80,7 @@ enum ConstantFolding {
         _ = try ConstTensor.checkedCount(outShape, what: "Gather result")
         var perAxis = t.shape.map { Array(0..<$0) }
         perAxis[axis] = indices
-        let idx = productIndices(perAxis, strides: strides(t.shape))
+        let idx = productIndices(perAxis, strides: rowMajorStrides(t.shape))
         return t.gathered(idx, shape: outShape)
     }
 

@@ -130,10 +130,18 @@ private struct GraphBuilder {
     // MARK: Nodes
 
     mutating func emit(_ node: Node) throws {
+        if let activation = node.op.activation {
+            // ONNX has no epilogues: the op writes a fresh value, and the activation node writes the
+            // op's IR output.
+            let pre = fresh(node.outputs[0] + "_preact")
+            try emit(Node(name: node.name, op: node.op.withoutActivation, inputs: node.inputs, outputs: [pre]))
+            try emit(Node(name: node.name + "/activation", op: activation.op, inputs: [pre], outputs: node.outputs))
+            return
+        }
         let file = self.file
         let fail = { (message: String) in ONNXError(file: file, node: "'\(node.name)' (\(node.op.name))", message) }
         var inputs = node.inputs
-        var outputs = node.outputs
+        let outputs = node.outputs
         var attributes: [ProtoMessage] = []
         let type: String
         switch node.op {
@@ -141,17 +149,7 @@ private struct GraphBuilder {
             type = "Conv"
             attributes = [Self.ints("kernel_shape", a.kernel), Self.ints("strides", a.strides),
                           Self.ints("pads", a.pads), Self.ints("dilations", a.dilations), Self.int("group", a.group)]
-            if let activation = a.activation {
-                // Conv writes a fresh value; the activation node writes the conv's IR output.
-                let pre = fresh(node.outputs[0] + "_preact")
-                outputs = [pre]
-                let activationNode = Node(name: node.name + "/activation", op: activation.op, inputs: [pre],
-                                          outputs: node.outputs)
-                nodes.append(Self.node(node.name, type, inputs, outputs, attributes))
-                try emit(activationNode)
-                return
-            }
-        case .batchNormalization(let epsilon):
+        case .batchNormalization(let epsilon, _):
             type = "BatchNormalization"
             attributes = [Self.float("epsilon", epsilon)]
         case .relu: type = "Relu"

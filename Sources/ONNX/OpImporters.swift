@@ -22,10 +22,11 @@ enum OpImporters {
 
     /// An axis attribute or input normalized into 0..<rank (0...rank when `inclusive`).
     static func axis(_ axis: Int, rank: Int, inclusive: Bool = false) throws -> Int {
-        let upper = inclusive ? rank : rank - 1
-        let a = axis < 0 ? axis + rank : axis
-        guard a >= 0, a <= upper else { throw ImportFailure("axis \(axis) is out of range for rank \(rank)") }
-        return a
+        do {
+            return try ShapeInference.normalizeAxis(axis, rank: rank, inclusive: inclusive)
+        } catch let error as IRError {
+            throw ImportFailure(error.message)
+        }
     }
 
     /// Normalized axes, failing on repeats.

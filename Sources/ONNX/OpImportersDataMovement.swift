@@ -152,7 +152,7 @@ extension OpImporters {
         guard let size = dims[a].value else { throw ImportFailure("Gather along the symbolic dimension '\(dims[a])' is not supported") }
         let list = try indices.ints("Gather indices").map { i -> Int in
             guard i >= -size, i < size else { throw ImportFailure("Gather index \(i) is out of range for dimension \(a) of size \(size)") }
-            return i < 0 ? i + size : i
+            return resolvedAxis(i, rank: size)
         }
         if let c = try ctx.constant(x) {
             return [.constant(try ConstantFolding.gather(c, indices: list, indicesShape: indices.shape, axis: a))]

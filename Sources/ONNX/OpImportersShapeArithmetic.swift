@@ -59,7 +59,7 @@ extension OpImporters {
     static func importShape(_ ctx: inout ImportContext, _ n: ImportNode) throws -> [ImportValue] {
         let dims = try ctx.dims(try n.requiredInput(0, "data"))
         let rank = dims.count
-        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + rank : v, 0), rank) }
+        func clamp(_ v: Int) -> Int { min(max(resolvedAxis(v, rank: rank), 0), rank) }
         let start = clamp(try n.int("start", default: 0))
         let end = max(clamp(try n.int("end", default: rank)), start)
         let picked = Array(dims[start..<end])

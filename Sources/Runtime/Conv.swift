@@ -8,14 +8,14 @@ extension Kernels {
     /// `.none`, is applied to the result after the bias (the interpreter fuses a following Relu or
     /// Clip this way, and passes the IR's own `ConvAttributes.activation` here).
     public static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes,
-                            outputShape: [Int], activation: Activation = .none) -> Tensor {
+                            outputShape: [Int], activation: FusedActivation? = nil) -> Tensor {
         conv(x, weight: weight, bias: bias, attributes: a, outputShape: outputShape, activation: activation,
              input: .nchw, output: .nchw)
     }
 
     /// Conv reading and writing 2-D image data in the given layouts (1-D and 3-D: NCHW only).
     static func conv(_ x: Tensor, weight: Tensor, bias: Tensor?, attributes a: ConvAttributes, outputShape: [Int],
-                     activation: Activation, input: DataLayout, output: DataLayout) -> Tensor {
+                     activation: FusedActivation?, input: DataLayout, output: DataLayout) -> Tensor {
         let n = x.shape[0], cin = x.shape[1], cout = outputShape[1]
         let group = a.group
         let cg = cin / group, coutg = cout / group
@@ -64,7 +64,7 @@ extension Kernels {
     }
 
     /// Adds a per-channel bias (dimension 1) and applies the activation, in one pass.
-    static func addBias(_ y: inout Tensor, _ bias: Tensor?, activation: Activation, layout: DataLayout = .nchw) {
+    static func addBias(_ y: inout Tensor, _ bias: Tensor?, activation: FusedActivation?, layout: DataLayout = .nchw) {
         guard y.shape.count >= 2 else { return }
         if bias == nil && activation == .none { return }
         let n = y.shape[0], c = y.shape[1], plane = y.shape.dropFirst(2).reduce(1, *)
@@ -117,7 +117,7 @@ enum ConvTuning {
 private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                     batch n: Int, cin: Int, cout: Int, group: Int, k: Int, _ g: WindowGeometry,
                     input: PlaneLayout, output: PlaneLayout, cnhwOutput: Bool,
-                    bias: UnsafePointer<Float>?, activation: Activation) {
+                    bias: UnsafePointer<Float>?, activation: FusedActivation?) {
     let cg = cin / group, coutg = cout / group
     let pixels = g.outPixels
     // Bias and activation run on each GEMM's rows right after it, while they are in cache.

@@ -40,7 +40,7 @@ extension Kernels {
         let strides = rowMajorStrides(x.shape)
         var maps = (0..<rank).map { d in (0..<x.shape[d]).map { $0 * strides[d] } }
         for (i, axis) in axes.enumerated() {
-            let d = axis < 0 ? axis + rank : axis
+            let d = resolvedAxis(axis, rank: rank)
             let n = x.shape[d], step = steps[i]
             var s = starts[i] < 0 ? starts[i] + n : starts[i]
             s = step > 0 ? min(max(s, 0), n) : min(max(s, 0), n - 1)
@@ -52,7 +52,7 @@ extension Kernels {
     /// ONNX Concat along `axis`.
     public static func concat(_ inputs: [Tensor], axis: Int, outputShape: [Int]) -> Tensor {
         let rank = outputShape.count
-        let a = axis < 0 ? axis + rank : axis
+        let a = resolvedAxis(axis, rank: rank)
         let outer = outputShape.prefix(a).reduce(1, *)
         let inner = outputShape.dropFirst(a + 1).reduce(1, *)
         let rowLength = outputShape[a] * inner
@@ -73,7 +73,7 @@ extension Kernels {
     /// ONNX Split along `axis` into pieces of `sizes`.
     public static func split(_ x: Tensor, axis: Int, sizes: [Int]) -> [Tensor] {
         let rank = x.shape.count
-        let a = axis < 0 ? axis + rank : axis
+        let a = resolvedAxis(axis, rank: rank)
         let outer = x.shape.prefix(a).reduce(1, *)
         let inner = x.shape.dropFirst(a + 1).reduce(1, *)
         let rowLength = x.shape[a] * inner

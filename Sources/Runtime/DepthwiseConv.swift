@@ -1,4 +1,5 @@
 // DepthwiseConv: the direct kernel for convolutions where each group reads one input channel.
+import IR
 
 /// Depthwise 2-D convolution (group = Cin, Cout = Cin·multiplier): output channel o reads input
 /// channel o / multiplier, adds `bias[o]` and applies the activation.
@@ -9,7 +10,7 @@
 /// writes both NCHW and CNHW data. Dilated kernels and strides above 2 take a scalar path.
 func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                      _ y: UnsafeMutablePointer<Float>, batch n: Int, channels: Int, multiplier: Int,
-                     _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout, activation: Activation) {
+                     _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout, activation: FusedActivation?) {
     let vectorized = g.dilationH == 1 && g.dilationW == 1 && g.strideH <= 2 && g.strideW <= 2
     let chunks = (g.outWidth + 7) / 8
     // Scratch plane: rows cover every input row a kernel tap reads; columns cover every vector load.
@@ -48,7 +49,7 @@ func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bia
 /// One output plane from a zero-bordered input plane, eight output columns per vector.
 private func depthwisePlane(_ p: UnsafePointer<Float>, padW: Int, weights: UnsafePointer<Float>, bias: Float,
                             _ dst: UnsafeMutablePointer<Float>, _ g: WindowGeometry, chunks: Int,
-                            activation: Activation) {
+                            activation: FusedActivation?) {
     let wo = g.outWidth
     let fused: (lo: Float, hi: Float)?
     switch activation {

@@ -1,49 +1,24 @@
-// Elementwise: activations and the broadcasting arithmetic ops (Add, Sub, Mul, Div).
+// Elementwise: activations (standalone and as epilogues) and the broadcasting arithmetic ops (Add, Sub, Mul, Div).
 import Foundation
 import IR
 
-/// An activation applied to each element on its own; also fused into Conv and Gemm outputs.
-public enum Activation: Hashable, Sendable {
-    case none
-    case relu
-    case leakyRelu(alpha: Float)
-    case clip(min: Float, max: Float)
-    case sigmoid
-    case hardSigmoid(alpha: Float, beta: Float)
-    case hardSwish
-
-    /// The activation an IR op computes, nil for ops that are not activations.
-    public init?(_ op: Op) {
-        switch op {
-        case .relu: self = .relu
-        case .leakyRelu(let alpha): self = .leakyRelu(alpha: alpha)
-        case .clip(let lo, let hi): self = .clip(min: lo, max: hi)
-        case .sigmoid: self = .sigmoid
-        case .hardSigmoid(let alpha, let beta): self = .hardSigmoid(alpha: alpha, beta: beta)
-        case .hardSwish: self = .hardSwish
-        case .identity, .dropout: self = .none
-        default: return nil
-        }
+extension Optional where Wrapped == FusedActivation {
+    /// Applies the epilogue in place (nothing when there is none): the kernels' one entry point
+    /// for fused activations.
+    @inline(__always)
+    func apply(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        if let activation = self { Kernels.apply(activation.op, buffer) }
     }
+}
 
-    /// The activation a convolution carries in the IR (fused by the fuse-activation pass).
-    public init(_ fused: FusedActivation) {
-        switch fused {
-        case .relu: self = .relu
-        case .leakyRelu(let alpha): self = .leakyRelu(alpha: alpha)
-        case .clip(let lo, let hi): self = .clip(min: lo, max: hi)
-        case .hardSwish: self = .hardSwish
-        }
-    }
-
-    /// Applies the activation in place. Written so that NaN stays NaN, as in NumPy and onnxruntime
-    /// (a comparison with NaN is false, so each branch falls through to `x`).
-    public func apply(_ buffer: UnsafeMutableBufferPointer<Float>) {
+extension Kernels {
+    /// Applies the elementwise op `op` (an activation, Identity or Dropout) in place. Written so
+    /// that NaN stays NaN, as in NumPy and onnxruntime (a comparison with NaN is false, so each
+    /// branch falls through to `x`).
+    static func apply(_ op: Op, _ buffer: UnsafeMutableBufferPointer<Float>) {
         guard var p = buffer.baseAddress else { return }
         let end = p + buffer.count
-        switch self {
-        case .none:
-            return
+        switch op {
         case .relu:
             while p < end { let x = p.pointee; p.pointee = x < 0 ? 0 : x; p += 1 }
         case .leakyRelu(let alpha):
@@ -52,11 +27,13 @@ public enum Activation: Hashable, Sendable {
             // ONNX: with min > max every element becomes max (numpy.clip's rule).
             while p < end { let x = p.pointee; p.pointee = x > hi ? hi : (x < lo ? (lo > hi ? hi : lo) : x); p += 1 }
         case .sigmoid:
-            while p < end { p.pointee = Activation.sigmoid(p.pointee); p += 1 }
+            while p < end { p.pointee = sigmoid(p.pointee); p += 1 }
         case .hardSigmoid(let alpha, let beta):
-            while p < end { p.pointee = Activation.hardSigmoid(p.pointee, alpha: alpha, beta: beta); p += 1 }
+            while p < end { p.pointee = hardSigmoid(p.pointee, alpha: alpha, beta: beta); p += 1 }
         case .hardSwish:
-            while p < end { let x = p.pointee; p.pointee = x * Activation.hardSigmoid(x, alpha: 1 / 6, beta: 0.5); p += 1 }
+            while p < end { let x = p.pointee; p.pointee = x * hardSigmoid(x, alpha: 1 / 6, beta: 0.5); p += 1 }
+        default:
+            return
         }
     }
 
@@ -92,12 +69,21 @@ public enum BinaryOperator: Hashable, Sendable {
 }
 
 extension Kernels {
-    /// Applies an activation to every element of `x`.
-    public static func activation(_ x: Tensor, _ activation: Activation) -> Tensor {
-        if activation == .none { return x }  // Identity and Dropout share the input's storage.
-        var y = x
-        y.scalars.withUnsafeMutableBufferPointer { activation.apply($0) }
-        return y
+    /// Applies a fused activation to every element of `x` (none: `x` itself).
+    public static func activation(_ x: Tensor, _ activation: FusedActivation?) -> Tensor {
+        guard let activation else { return x }
+        return unary(activation.op, x)
+    }
+
+    /// Runs an elementwise op (an activation, Identity or Dropout) on every element of `x`.
+    public static func unary(_ op: Op, _ x: Tensor) -> Tensor {
+        switch op {
+        case .identity, .dropout: return x  // They share the input's storage.
+        default:
+            var y = x
+            y.scalars.withUnsafeMutableBufferPointer { apply(op, $0) }
+            return y
+        }
     }
 
     /// `a op b` with ONNX (NumPy) multidirectional broadcasting; `shape` is the broadcast shape.

@@ -20,7 +20,7 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 extension Kernels {
     /// ONNX Gemm: alpha·op(A)·op(B) + beta·C, with C unidirectionally broadcast to [M, N].
     public static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor?, attributes: GemmAttributes,
-                            outputShape: [Int], activation: Activation = .none) -> Tensor {
+                            outputShape: [Int], activation: FusedActivation? = nil) -> Tensor {
         let m = outputShape[0], n = outputShape[1]
         let k = attributes.transA ? a.shape[0] : a.shape[1]
         var y = Tensor(shape: outputShape, repeating: 0)

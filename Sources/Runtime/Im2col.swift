@@ -1,5 +1,6 @@
 // Im2col: unfolds sliding windows into the columns of a matrix, so that a convolution is one GEMM.
 import Foundation
+import IR
 
 /// Writes the 2-D im2col matrix of `channels` input planes (`src`, planes `channelStride` apart)
 /// into `dst`: row (c·kh + ky)·kw + kx, column `columnOffset` + (oy − band start)·Wo + ox holds

@@ -1,12 +1,14 @@
 // Interpreter: runs an IR graph on concrete inputs, binding the symbolic batch from them.
 import Dispatch
 import IR
+import Passes
 
 /// The reference executor of the IR: runs a graph's nodes in order on float32 tensors.
 ///
-/// Construction compiles the graph once: values become numbered slots, constants are preloaded,
-/// and (unless `fuseOperators` is off) a BatchNormalization after a Conv is folded into its weights
-/// and an activation after a Conv, Gemm, BatchNormalization or Add/Sub/Mul/Div runs inside that
+/// Construction compiles the graph once: (unless `fuseOperators` is off) it runs the `lower` pass
+/// pipeline, which folds a BatchNormalization into the Conv or Gemm before it and fuses an
+/// activation into the op before it (the interpreter derives no rewrite of its own); then values
+/// become numbered slots and constants are preloaded. An op's fused activation runs inside its
 /// kernel. Intermediate values are freed after their last reader. At batch > 1, convolution
 /// chains keep their data channel-major (CNHW) internally; inputs and outputs are always NCHW.
 ///
@@ -15,8 +17,8 @@ import IR
 public struct Interpreter: Sendable {
     /// Choices that change how, not what, the interpreter computes.
     public struct Options: Sendable {
-        /// Fold Conv+BatchNormalization and fuse activations into the preceding kernel. Results
-        /// differ from the unfused ones only by float rounding.
+        /// Run the `lower` pass pipeline first (fold-batchnorm, fuse-activation into every
+        /// producer). Results differ from the unlowered ones only by float rounding.
         public var fuseOperators: Bool
         /// At batch > 1, keep convolution outputs channel-major (CNHW) through the ops that allow
         /// it, so that one GEMM covers many images without copies. Results are the same.
@@ -43,7 +45,13 @@ public struct Interpreter: Sendable {
         RuntimeMemory.configure()
         self.graph = graph
         self.options = options
-        self.plan = try Plan(graph: graph, fuse: options.fuseOperators)
+        let executed: Graph
+        do {
+            executed = options.fuseOperators ? try Lower.lowered(graph) : graph
+        } catch {
+            throw RuntimeError("the `\(Lower.name)` pipeline (\(Lower.pipeline)) failed: \(error)")
+        }
+        self.plan = try Plan(graph: executed)
     }
 
     /// The graph's inputs, in order, with their declared types.
@@ -72,8 +80,8 @@ public struct Interpreter: Sendable {
             }
             let shapes = step.outputTypes.map { resolve($0, symbols) }
             let (results, layout) = options.batchLayout
-                ? Kernels.execute(step.op, args, outputShapes: shapes, activation: step.activation)
-                : (Kernels.execute(step.op, args.map(\.tensor), outputShapes: shapes, activation: step.activation), .nchw)
+                ? Kernels.execute(step.op, args, outputShapes: shapes)
+                : (Kernels.execute(step.op, args.map(\.tensor), outputShapes: shapes), .nchw)
             args.removeAll()
             for (s, t) in zip(step.outputs, results) {
                 slots[s] = t

@@ -14,23 +14,23 @@ extension Kernels {
         return execute(op, inputs, outputShapes: types.map { $0.shape(batch: 0) })
     }
 
-    /// Runs `op` on inputs whose shapes shape inference accepted, giving `outputShapes`.
-    static func execute(_ op: Op, _ inputs: [Tensor], outputShapes: [[Int]], activation: Activation = .none) -> [Tensor] {
+    /// Runs `op` on inputs whose shapes shape inference accepted, giving `outputShapes`. An op's
+    /// fused activation (`op.activation`) runs inside its kernel.
+    static func execute(_ op: Op, _ inputs: [Tensor], outputShapes: [[Int]]) -> [Tensor] {
         let x = inputs[0]
         let shape = outputShapes[0]
+        let activation = op.activation
         switch op {
         case .conv(let a):
             return [conv(x, weight: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil, attributes: a,
-                         outputShape: shape, activation: a.activation.map(Activation.init) ?? activation)]
-        case .batchNormalization(let epsilon):
+                         outputShape: shape, activation: activation)]
+        case .batchNormalization(let epsilon, _):
             return [batchNormalization(x, scale: inputs[1], bias: inputs[2], mean: inputs[3], variance: inputs[4],
                                        epsilon: epsilon, activation: activation)]
         case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .dropout, .identity:
-            return [Kernels.activation(x, Activation(op) ?? .none)]
+            return [unary(op, x)]
         case .add, .sub, .mul, .div:
-            var y = binary(BinaryOperator(op) ?? .add, x, inputs[1], shape: shape)
-            if activation != .none { y = Kernels.activation(y, activation) }
-            return [y]
+            return [Kernels.activation(binary(BinaryOperator(op) ?? .add, x, inputs[1], shape: shape), activation)]
         case .maxPool(let a):
             return [maxPool(x, attributes: a, outputShape: shape)]
         case .averagePool(let a):
@@ -45,7 +45,7 @@ extension Kernels {
             return [gemm(x, inputs[1], inputs.count > 2 ? inputs[2] : nil, attributes: a, outputShape: shape,
                          activation: activation)]
         case .matMul:
-            return [matMul(x, inputs[1], outputShape: shape)]
+            return [Kernels.activation(matMul(x, inputs[1], outputShape: shape), activation)]
         case .flatten, .reshape:
             return [x.reshaped(shape)]
         case .transpose(let perm):

@@ -36,7 +36,8 @@ extension Kernels {
     /// and the ops that only see planes or channels (BatchNormalization, activations, pools,
     /// broadcasting arithmetic, channel Concat) keep it; GlobalAveragePool and every other op
     /// read NCHW, converting first when needed.
-    static func execute(_ op: Op, _ inputs: [StoredTensor], outputShapes: [[Int]], activation: Activation) -> ([Tensor], DataLayout) {
+    static func execute(_ op: Op, _ inputs: [StoredTensor], outputShapes: [[Int]]) -> ([Tensor], DataLayout) {
+        let activation = op.activation
         let x = inputs[0]
         let shape = outputShapes[0]
         let imageBatch = x.tensor.shape.count == 4 && x.tensor.shape[0] > 1
@@ -51,22 +52,21 @@ extension Kernels {
             }
             var physicalShape = shape
             physicalShape.swapAt(0, 1)
-            var y = binary(BinaryOperator(op) ?? .add, operands[0], operands[1], shape: physicalShape)
-            if activation != .none { y = Kernels.activation(y, activation) }
+            let y = Kernels.activation(binary(BinaryOperator(op) ?? .add, operands[0], operands[1], shape: physicalShape), activation)
             return ([y.reshaped(shape)], .cnhw)
         }
         switch op {
         case .conv(let a) where imageBatch:
             let y = conv(x.tensor, weight: inputs[1].tensor, bias: inputs.count > 2 ? inputs[2].tensor : nil, attributes: a,
-                         outputShape: shape, activation: a.activation.map(Activation.init) ?? activation,
+                         outputShape: shape, activation: activation,
                          input: x.layout, output: .cnhw)
             return ([y], .cnhw)
-        case .batchNormalization(let epsilon) where x.layout == .cnhw:
+        case .batchNormalization(let epsilon, _) where x.layout == .cnhw:
             let y = batchNormalization(x.tensor, scale: inputs[1].tensor, bias: inputs[2].tensor, mean: inputs[3].tensor,
                                        variance: inputs[4].tensor, epsilon: epsilon, activation: activation, layout: .cnhw)
             return ([y], .cnhw)
         case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .dropout, .identity:
-            return ([Kernels.activation(x.tensor, Activation(op) ?? .none)], x.layout)
+            return ([unary(op, x.tensor)], x.layout)
         case .maxPool(let a) where x.layout == .cnhw:
             // Pools work plane by plane and CNHW keeps the plane order from input to output.
             return ([maxPool(x.tensor, attributes: a, outputShape: shape)], .cnhw)
@@ -89,7 +89,7 @@ extension Kernels {
             }
             return ([y], .cnhw)
         default:
-            return (execute(op, inputs.map(\.nchw), outputShapes: outputShapes, activation: activation), .nchw)
+            return (execute(op, inputs.map(\.nchw), outputShapes: outputShapes), .nchw)
         }
     }
 }

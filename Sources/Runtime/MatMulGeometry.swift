@@ -1,4 +1,5 @@
 // MatMulGeometry: NumPy matmul's operand promotion and batch broadcasting, shared by forward and backward.
+import IR
 
 /// The shape arithmetic of a (batched, broadcasting) NumPy matmul of `a` by `b`: 1-D operands are
 /// promoted (a row for A, a column for B), leading dimensions broadcast, and each output matrix `i`

@@ -4,17 +4,18 @@ import IR
 
 extension Kernels {
     /// Inference BatchNormalization over dimension 1: (x − mean) / sqrt(var + ε) · scale + bias,
-    /// computed as x · a + b with a and b folded once per channel.
+    /// computed as x · a + b with a and b from `BatchNormCoefficients`.
     public static func batchNormalization(_ x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
-                                          epsilon: Float, activation: Activation = .none) -> Tensor {
+                                          epsilon: Float, activation: FusedActivation? = nil) -> Tensor {
         batchNormalization(x, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon,
                            activation: activation, layout: .nchw)
     }
 
     /// BatchNormalization on data stored in `layout` (a channel is one run in CNHW).
     static func batchNormalization(_ x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
-                                   epsilon: Float, activation: Activation, layout: DataLayout) -> Tensor {
-        let (a, b) = batchNormCoefficients(scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon)
+                                   epsilon: Float, activation: FusedActivation?, layout: DataLayout) -> Tensor {
+        let k = BatchNormCoefficients(scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon)
+        let a = k.multiplier, b = k.offset
         let n = x.shape[0], c = x.shape.count > 1 ? x.shape[1] : 1
         let plane = x.shape.dropFirst(2).reduce(1, *)
         let (runs, run, runStride, channelStride) = layout == .cnhw ? (1, n * plane, 0, n * plane) : (n, plane, c * plane, plane)
@@ -31,18 +32,6 @@ extension Kernels {
             }
         }
         return y
-    }
-
-    /// Per-channel multiplier and offset of an inference BatchNormalization.
-    public static func batchNormCoefficients(scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
-                                             epsilon: Float) -> (scale: [Float], offset: [Float]) {
-        let c = scale.count
-        var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c)
-        for i in 0..<c {
-            a[i] = scale.scalars[i] / (variance.scalars[i] + epsilon).squareRoot()
-            b[i] = bias.scalars[i] - mean.scalars[i] * a[i]
-        }
-        return (a, b)
     }
 
     /// ONNX LRN: x / (bias + alpha/size · Σ x²)^beta, the sum over channels

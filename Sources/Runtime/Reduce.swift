@@ -26,7 +26,7 @@ extension Kernels {
     /// ONNX ReduceMean over `axes` (all axes when empty), keeping reduced axes as 1 when `keepDims`.
     public static func reduceMean(_ x: Tensor, axes: [Int], keepDims: Bool, outputShape: [Int]) -> Tensor {
         let rank = x.shape.count
-        let reduced = Set(axes.isEmpty ? Array(0..<rank) : axes.map { $0 < 0 ? $0 + rank : $0 })
+        let reduced = Set(axes.isEmpty ? Array(0..<rank) : axes.map { resolvedAxis($0, rank: rank) })
         let inner = reduced.isEmpty ? 0 : rank - (reduced.min() ?? rank)
         // A reduction over a suffix of the axes (ReduceMean over H, W) is one mean per row.
         if reduced == Set((rank - inner)..<rank) {

@@ -7,7 +7,7 @@ extension Kernels {
     /// not overflow. A slice holding +∞ or NaN gives NaN, as NumPy does.
     public static func softmax(_ x: Tensor, axis: Int) -> Tensor {
         let rank = x.shape.count
-        let a = axis < 0 ? axis + rank : axis
+        let a = resolvedAxis(axis, rank: rank)
         let outer = x.shape.prefix(a).reduce(1, *)
         let n = rank == 0 ? 1 : x.shape[a]
         let inner = x.shape.dropFirst(a + 1).reduce(1, *)

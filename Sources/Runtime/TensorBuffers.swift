@@ -28,13 +28,3 @@ extension Tensor {
     }
 }
 
-/// Row-major strides of a shape: the distance in elements between neighbours along each dimension.
-func rowMajorStrides(_ shape: [Int]) -> [Int] {
-    var strides = [Int](repeating: 1, count: shape.count)
-    var s = 1
-    for i in stride(from: shape.count - 1, through: 0, by: -1) {
-        strides[i] = s
-        s *= shape[i]
-    }
-    return strides
-}

@@ -35,7 +35,7 @@ extension Interpreter {
         if case .conv(let a) = step.op {
             label = a.group > 1 ? "conv grouped" : a.kernel.allSatisfy({ $0 == 1 }) ? "conv 1x1" : "conv"
         }
-        return label + (step.activation == .none ? "" : "+act")
+        return label + (step.op.activation == nil ? "" : "+act")
     }
 
     /// The median time of every step over `repeats` runs after a warm-up, in graph order.

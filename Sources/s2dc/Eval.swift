@@ -32,7 +32,11 @@ struct Eval: ParsableCommand {
         var test = splits.evaluation
         if let limit { test = test.prefix(limit) }
         guard test.count > 0 else { throw RuntimeError("\(splits.source) has no test images") }
-        let r = try Evaluation.evaluate(graph, on: test, preprocessing: try dataOptions.preprocessing(), batchSize: batchSize)
+        let bar = ProgressBar()
+        bar.begin("eval", total: test.count, unit: "images")
+        let r = try Evaluation.evaluate(graph, on: test, preprocessing: try dataOptions.preprocessing(), batchSize: batchSize,
+                                        progress: { bar.update($0) })
+        bar.finish()
         print(String(format: "accuracy=%.4f loss=%.4f images=%d", r.accuracy, r.loss, r.count))
     }
 }

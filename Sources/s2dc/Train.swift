@@ -1,4 +1,4 @@
-// Train: `s2dc train MODEL --data fashion-mnist --epochs E -o OUT` fine-tunes a model with SGD.
+// Train: `s2dc train MODEL --data fashion-mnist --epochs E -o OUT` parses options, runs Trainer.fit and prints its events.
 
 import ArgumentParser
 import Foundation
@@ -126,79 +126,40 @@ struct Train: ParsableCommand {
                                            preprocessing: pre, seed: seed)
         let trainer = try Trainer(network: try TrainableGraph(graph: graph), configuration: config)
         let ckpt = checkpoint ?? output + ".ckpt"
-        if resume {
-            try Checkpoint.load(ckpt, into: trainer)
-            log("resumed from \(ckpt) after epoch \(trainer.epochsDone)")
-        }
         log("training \(trainer.network.parameterCount) parameters on \(train.count) images from \(splits.source), "
             + "\(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads")
 
-        Interrupt.install()
+        StopRequest.install()
         let bar = ProgressBar()
         let start = Date()
-        while trainer.epochsDone < epochs {
-            guard let report = try trainer.trainEpoch(train, progress: { bar.update($0, epochs: epochs) },
-                                                      shouldStop: { Interrupt.requested }) else {
+        let outcome = try trainer.fit(train, options: FitOptions(checkpoint: ckpt, resume: resume, heldOut: heldOut,
+                                                                 shouldStop: { StopRequest.requested })) { event in
+            switch event {
+            case .resumed(let done):
+                log("resumed from \(ckpt) after epoch \(done)")
+            case .step(let r):
+                if r.step == 1 { bar.begin("epoch \(r.epoch + 1)/\(epochs)", total: r.stepsInEpoch, unit: "steps") }
+                bar.update(r.step, detail: String(format: "loss %.4f acc %.4f %.0f img/s lr %.4g", r.loss, r.accuracy,
+                                                  r.imagesPerSecond, r.learningRate))
+            case .epoch(let report, let eval):
                 bar.finish()
-                let done = trainer.epochsDone
-                log("interrupted; \(output) was not written. " + (done > 0
-                    ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
-                    : "No epoch was completed, so there is no checkpoint."))
-                throw ExitCode(130)
+                var line = String(format: "epoch %d/%d: loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s",
+                                  report.epoch, epochs, report.loss, report.accuracy, Double(report.images) / report.seconds,
+                                  report.seconds)
+                if let eval { line += String(format: "; %@ accuracy %.4f, loss %.4f", heldOutName, eval.accuracy, eval.loss) }
+                log(line)
             }
+        }
+        if case .stopped(let done) = outcome {
             bar.finish()
-            try Checkpoint.save(trainer, to: ckpt)
-            var line = String(format: "epoch %d/%d: loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s",
-                              report.epoch, epochs, report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds)
-            if heldOut.count > 0 {
-                let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: heldOut, preprocessing: pre.evaluation)
-                line += String(format: "; %@ accuracy %.4f, loss %.4f", heldOutName, r.accuracy, r.loss)
-            }
-            log(line)
+            log("interrupted; \(output) was not written. " + (done > 0
+                ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
+                : "No epoch was completed, so there is no checkpoint."))
+            throw ExitCode(130)
         }
         try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
     }
 
     private func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8) ?? Data()) }
-}
-
-/// Ctrl-C sets a flag that the training loop checks between steps.
-enum Interrupt {
-    nonisolated(unsafe) static var flag: sig_atomic_t = 0
-    static var requested: Bool { flag != 0 }
-
-    static func install() {
-        signal(SIGINT) { _ in Interrupt.flag = 1 }
-        signal(SIGTERM) { _ in Interrupt.flag = 1 }
-    }
-}
-
-/// A one-line progress bar on a terminal; periodic log lines otherwise.
-final class ProgressBar {
-    private let tty = isatty(2) != 0
-    private var lastLog = Date.distantPast
-    private var drawn = false
-
-    func update(_ r: StepReport, epochs: Int) {
-        let text = String(format: "epoch %d/%d %@ %d/%d loss %.4f acc %.4f %.0f img/s lr %.4g", r.epoch + 1, epochs,
-                          bar(r.step, r.stepsInEpoch), r.step, r.stepsInEpoch, r.loss, r.accuracy, r.imagesPerSecond, r.learningRate)
-        if tty {
-            FileHandle.standardError.write(("\r\u{1B}[K" + text).data(using: .utf8) ?? Data())
-            drawn = true
-        } else if Date().timeIntervalSince(lastLog) >= 30 || r.step == r.stepsInEpoch {
-            lastLog = Date()
-            FileHandle.standardError.write((text + "\n").data(using: .utf8) ?? Data())
-        }
-    }
-
-    func finish() {
-        if drawn { FileHandle.standardError.write("\n".data(using: .utf8) ?? Data()) }
-        drawn = false
-    }
-
-    private func bar(_ done: Int, _ total: Int) -> String {
-        let width = 20, filled = total > 0 ? done * width / total : 0
-        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
-    }
 }

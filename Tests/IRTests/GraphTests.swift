@@ -46,4 +46,35 @@ final class GraphTests: XCTestCase {
             XCTAssertEqual((error as? IRError)?.description, "node 'add0': output 'add0' is still used")
         }
     }
+
+    /// The use lists follow every mutation: insertion in the middle, rerouting, op changes with new
+    /// inputs, and removal, with a node that reads one value twice.
+    func testUseListsFollowMutations() throws {
+        var g = try smallGraph()
+        XCTAssertEqual(g.producer(of: "add0"), 0)
+        XCTAssertNil(g.producer(of: "x"))
+        XCTAssertEqual(g.users(of: "x"), [0])
+        try g.insertNode(Node(name: "r", op: .relu, inputs: ["x"], outputs: ["r"]), at: 0)
+        XCTAssertEqual(g.producer(of: "r"), 0)
+        XCTAssertEqual(g.producer(of: "add0"), 1)
+        XCTAssertEqual(g.users(of: "x"), [0, 1])
+        let m = try g.append(.mul, ["add0", "add0"], name: "m")
+        XCTAssertEqual(g.users(of: "add0"), [2])
+        XCTAssertEqual(g.useCount(of: "add0"), 2)
+        try g.setOp(.add, ofNodeAt: 1, inputs: ["r", "c"])
+        XCTAssertEqual(g.users(of: "x"), [0])
+        XCTAssertEqual(g.users(of: "r"), [1])
+        try g.replaceAllUses(of: "add0", with: "r")
+        XCTAssertEqual(g.users(of: "add0"), [])
+        XCTAssertEqual(g.useCount(of: "r"), 3)
+        XCTAssertEqual(g.nodes[2].inputs, ["r", "r"])
+        try g.setOutputs([m])
+        try g.removeNode(at: 1)
+        XCTAssertNil(g.producer(of: "add0"))
+        XCTAssertEqual(g.producer(of: m), 1)
+        XCTAssertEqual(g.users(of: "c"), [])
+        try g.removeConstant("c")
+        XCTAssertEqual(g.constantNames, [])
+        XCTAssertEqual(Verifier.diagnostics(g).map(\.description), [])
+    }
 }

@@ -65,14 +65,7 @@ final class TrainingRunTests: XCTestCase {
     }
 
     /// Synthetic data: a bright square whose position encodes the label, so runs need no dataset.
-    private func synthetic(_ n: Int) -> Dataset {
-        var px = [UInt8](repeating: 0, count: n * 784)
-        for i in 0..<n {
-            let label = i % 4, oy = (label / 2) * 14, ox = (label % 2) * 14
-            for y in 0..<10 { for x in 0..<10 { px[i * 784 + (oy + 2 + y) * 28 + ox + 2 + x] = UInt8(150 + (i * 7 + y * x) % 100) } }
-        }
-        return Dataset(pixels: .uint8(px), imageShape: [1, 28, 28], labels: (0..<n).map { $0 % 4 })
-    }
+    private func synthetic(_ n: Int) -> Dataset { syntheticQuadrants(n) }
 
     func testSameSeedGivesIdenticalWeights() throws {
         let data = synthetic(96)

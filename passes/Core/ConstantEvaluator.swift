@@ -3,12 +3,22 @@
 import IR
 
 /// Reference float32 evaluation of the ops that appear on constants in imported graphs. This is not
-/// the runtime (which depends on the passes): it is a small, obviously-correct evaluator for folding,
-/// and returns nil for ops it does not cover, which the caller then leaves alone.
+/// the runtime (which depends on the passes, to run the `lower` pipeline): it is a small,
+/// obviously-correct evaluator for folding, and returns nil for ops it does not cover, which the
+/// caller then leaves alone.
 public enum ConstantEvaluator {
     /// The outputs of `op` on `inputs`, with `outputShapes` as inferred; nil when not covered.
     public static func evaluate(_ op: Op, _ inputs: [Tensor], outputShapes: [[Int]]) -> [Tensor]? {
-        guard inputs.allSatisfy({ !$0.isElided }), let out = outputShapes.first else { return nil }
+        guard inputs.allSatisfy({ !$0.isElided }) else { return nil }
+        if let activation = op.activation {
+            return evaluate(op.withoutActivation, inputs, outputShapes: outputShapes)?.map { map($0, activation.apply) }
+        }
+        return evaluatePlain(op, inputs, outputShapes: outputShapes)
+    }
+
+    /// `evaluate` for an op without an epilogue.
+    private static func evaluatePlain(_ op: Op, _ inputs: [Tensor], outputShapes: [[Int]]) -> [Tensor]? {
+        guard let out = outputShapes.first else { return nil }
         switch op {
         case .identity, .dropout:
             return [inputs[0]]
@@ -33,7 +43,7 @@ public enum ConstantEvaluator {
             return split(inputs[0], axis: axis, sizes: sizes, outs: outputShapes)
         case .slice(let starts, let ends, let axes, let steps):
             return [slice(inputs[0], starts: starts, ends: ends, axes: axes, steps: steps, out: out)]
-        case .batchNormalization(let epsilon):
+        case .batchNormalization(let epsilon, _):
             return [batchNorm(inputs, epsilon: epsilon)]
         case .gemm(let a):
             return [gemm(inputs, a, out: out)]
@@ -50,20 +60,9 @@ public enum ConstantEvaluator {
         Tensor(shape: x.shape, scalars: x.scalars.map(f))
     }
 
-    /// Row-major strides of `shape`.
-    static func strides(_ shape: [Int]) -> [Int] {
-        var s = [Int](repeating: 1, count: shape.count)
-        var acc = 1
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            s[i] = acc
-            acc *= shape[i]
-        }
-        return s
-    }
-
     /// Strides of `shape` right-aligned to rank `rank`, 0 where the dimension broadcasts.
     static func broadcastStrides(_ shape: [Int], rank: Int) -> [Int] {
-        let own = strides(shape)
+        let own = rowMajorStrides(shape)
         let offset = rank - shape.count
         return (0..<rank).map { i in i < offset || shape[i - offset] == 1 ? 0 : own[i - offset] }
     }
@@ -94,7 +93,7 @@ public enum ConstantEvaluator {
     // MARK: Data movement
 
     static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
-        let inStrides = strides(x.shape)
+        let inStrides = rowMajorStrides(x.shape)
         let outShape = perm.map { x.shape[$0] }
         let gathered = perm.map { inStrides[$0] }
         var result = [Float](repeating: 0, count: x.count)
@@ -115,7 +114,7 @@ public enum ConstantEvaluator {
     }
 
     static func concat(_ inputs: [Tensor], axis: Int, out: [Int]) -> Tensor {
-        let a = axis < 0 ? axis + out.count : axis
+        let a = resolvedAxis(axis, rank: out.count)
         let outer = Array(out.prefix(a)).elementCount
         var result: [Float] = []
         result.reserveCapacity(out.elementCount)
@@ -129,7 +128,7 @@ public enum ConstantEvaluator {
     }
 
     static func split(_ x: Tensor, axis: Int, sizes: [Int], outs: [[Int]]) -> [Tensor] {
-        let a = axis < 0 ? axis + x.shape.count : axis
+        let a = resolvedAxis(axis, rank: x.shape.count)
         let outer = Array(x.shape.prefix(a)).elementCount
         let inner = Array(x.shape[(a + 1)...]).elementCount
         var start = 0
@@ -151,7 +150,7 @@ public enum ConstantEvaluator {
         var first = [Int](repeating: 0, count: rank)
         var step = [Int](repeating: 1, count: rank)
         for (i, axis) in axes.enumerated() {
-            let a = axis < 0 ? axis + rank : axis
+            let a = resolvedAxis(axis, rank: rank)
             let n = x.shape[a]
             var s = starts[i] < 0 ? starts[i] + n : starts[i]
             // ONNX clamping: [0, n] for positive steps, [0, n-1] for negative ones.
@@ -159,7 +158,7 @@ public enum ConstantEvaluator {
             first[a] = s
             step[a] = steps[i]
         }
-        let inStrides = strides(x.shape)
+        let inStrides = rowMajorStrides(x.shape)
         var result = [Float](repeating: 0, count: out.elementCount)
         var index = [Int](repeating: 0, count: rank)
         for k in 0..<result.count {
@@ -183,11 +182,11 @@ public enum ConstantEvaluator {
         let x = inputs[0]
         let c = x.shape[1]
         let inner = Array(x.shape.dropFirst(2)).elementCount
+        let bn = BatchNormCoefficients(scale: inputs[1], bias: inputs[2], mean: inputs[3], variance: inputs[4], epsilon: epsilon)
         var result = x.scalars
         for k in 0..<result.count {
             let ch = (k / inner) % c
-            let scale = inputs[1].scalars[ch] / (inputs[4].scalars[ch] + epsilon).squareRoot()
-            result[k] = (result[k] - inputs[3].scalars[ch]) * scale + inputs[2].scalars[ch]
+            result[k] = result[k] * bn.multiplier[ch] + bn.offset[ch]
         }
         return Tensor(shape: x.shape, scalars: result)
     }

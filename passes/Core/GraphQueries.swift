@@ -6,10 +6,8 @@ extension Graph {
     /// The one node that reads `value`, when exactly one node reads it (once) and it is not a graph
     /// output: the condition for folding a producer into its consumer or the other way round.
     public func soleUser(of value: String) -> Int? {
-        guard !isOutput(value) else { return nil }
-        let readers = users(of: value)
-        guard readers.count == 1, nodes[readers[0]].inputs.filter({ $0 == value }).count == 1 else { return nil }
-        return readers[0]
+        guard !isOutput(value), useCount(of: value) == 1 else { return nil }
+        return users(of: value).first
     }
 
     /// The data of a constant, when `value` is a constant whose data is present (not elided).
@@ -28,7 +26,7 @@ extension Graph {
 
     /// Removes each named constant that nothing reads any more (and that is not an output).
     public mutating func removeConstantsIfUnused(_ names: [String]) throws {
-        for name in names where constants[name] != nil && !isOutput(name) && users(of: name).isEmpty {
+        for name in names where constants[name] != nil && !isOutput(name) && useCount(of: name) == 0 {
             try removeConstant(name)
         }
     }
@@ -38,9 +36,21 @@ extension Graph {
     /// another value (identity, a folded op).
     public mutating func replaceNode(at index: Int, withValue replacement: String) throws {
         let node = nodes[index]
+        // Rerouting readers moves no node, so the node is still at `index`.
         try replaceAllUses(of: node.outputs[0], with: replacement)
-        guard let i = nodes.firstIndex(of: node) else { return }
-        try removeNode(at: i)
+        try removeNode(at: index)
         try removeConstantsIfUnused(node.inputs)
+    }
+
+    /// Merges a producer (node `p`) into its only reader (node `c`, after it): node `c` becomes
+    /// `op` on `inputs`, named `name`, keeping its outputs (so a graph output keeps its name), and
+    /// the producer and the constants only it read are removed. For fusions that must also work
+    /// where the reader's result is a graph output.
+    public mutating func mergeProducer(at p: Int, intoReaderAt c: Int, op: Op, inputs: [String], name: String) throws {
+        let producer = nodes[p], reader = nodes[c]
+        try setOp(op, ofNodeAt: c, inputs: inputs)
+        try setName(name, ofNodeAt: c)
+        try removeNode(at: p)
+        try removeConstantsIfUnused(producer.inputs + reader.inputs)
     }
 }

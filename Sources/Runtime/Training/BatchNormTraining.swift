@@ -38,7 +38,7 @@ enum BatchNormTraining {
                 v /= m
                 mean[ch] = Float(mu)
                 variance[ch] = Float(v)
-                invStd[ch] = Float(1 / (v + Double(epsilon)).squareRoot())
+                invStd[ch] = Float(BatchNormCoefficients.inverseStd(v, epsilon: epsilon))
             }
         }
         xhat.scalars.withUnsafeMutableBufferPointer { h in
@@ -98,7 +98,8 @@ enum BatchNormTraining {
         var dscale = [Float](repeating: 0, count: c), dbias = dscale
         var dx = dy
         for ch in 0..<c {
-            let inv = 1 / (variance.scalars[ch] + epsilon).squareRoot(), mu = mean.scalars[ch], g = scale.scalars[ch]
+            let inv = Float(BatchNormCoefficients.inverseStd(Double(variance.scalars[ch]), epsilon: epsilon))
+            let mu = mean.scalars[ch], g = scale.scalars[ch]
             for i in 0..<n {
                 let row = (i * c + ch) * plane
                 for p in 0..<plane {

@@ -2,15 +2,14 @@
 import IR
 
 enum ElementwiseGradients {
-    /// dy · f'(x) for an activation f with output y = f(x). Kinks take the one-sided derivative
-    /// that the forward's branch implies (Relu'(0) = 0, as PyTorch).
-    static func activation(_ f: Activation, x: Tensor, y: Tensor, dy: Tensor) -> Tensor {
+    /// dy · f'(x) for an activation op f with output y = f(x) (a fused one passes `activation.op`).
+    /// Kinks take the one-sided derivative that the forward's branch implies (Relu'(0) = 0, as PyTorch).
+    static func activation(_ f: Op, x: Tensor, y: Tensor, dy: Tensor) -> Tensor {
         var d = dy
         d.scalars.withUnsafeMutableBufferPointer { o in
             x.scalars.withUnsafeBufferPointer { xp in
                 y.scalars.withUnsafeBufferPointer { yp in
                     switch f {
-                    case .none: break
                     case .relu: for i in o.indices { o[i] = xp[i] > 0 ? o[i] : 0 }
                     case .leakyRelu(let alpha): for i in o.indices { o[i] *= xp[i] < 0 ? alpha : 1 }
                     case .clip(let lo, let hi): for i in o.indices { o[i] = (xp[i] > lo && xp[i] < hi) ? o[i] : 0 }
@@ -25,6 +24,7 @@ enum ElementwiseGradients {
                             let v = xp[i]
                             o[i] *= v <= -3 ? 0 : (v >= 3 ? 1 : v / 3 + 0.5)
                         }
+                    default: break  // Identity-like: the gradient passes through.
                     }
                 }
             }

@@ -25,6 +25,11 @@ struct TrainingStep {
     /// Throws unless the engine can run `node` forward and backward.
     static func checkSupported(_ node: Node, graph: Graph) throws {
         let rank = (try? graph.type(of: node.inputs[0]).rank) ?? 0
+        if node.op.activation != nil, !{ if case .conv = node.op { return true } else { return false } }() {
+            // Only canonicalize's form (activations fused into convs) is trained; `lower` output is for executors.
+            throw RuntimeError.node(node.name, "a fused activation on \(node.op.name) is not supported by the training engine "
+                                    + "(train the graph before the `lower` pipeline)")
+        }
         switch node.op {
         case .conv, .maxPool, .averagePool:
             guard rank == 4 || rank == 3 else {
@@ -46,8 +51,8 @@ struct TrainingStep {
             plain.activation = nil
             let z = Kernels.conv(x[0], weight: x[1], bias: x.count > 2 ? x[2] : nil, attributes: plain, outputShape: outputShape)
             guard let f = a.activation else { return (z, .none) }
-            return (Kernels.activation(z, Activation(f.op) ?? .none), .preActivation(z))
-        case .batchNormalization(let epsilon):
+            return (Kernels.activation(z, f), .preActivation(z))
+        case .batchNormalization(let epsilon, _):
             if mode == .training {
                 let r = BatchNormTraining.forward(x[0], scale: x[1], bias: x[2], epsilon: epsilon)
                 return (r.y, .batchNorm(xhat: r.xhat, invStd: r.invStd, mean: r.mean, variance: r.variance))
@@ -78,12 +83,12 @@ struct TrainingStep {
         case .conv(let a):
             var d = dy
             if let f = a.activation, case .preActivation(let z) = saved {
-                d = ElementwiseGradients.activation(Activation(f.op) ?? .none, x: z, y: y, dy: dy)
+                d = ElementwiseGradients.activation(f.op, x: z, y: y, dy: dy)
             }
             let r = ConvGradients.backward(x: x[0], weight: x[1], dy: d, attributes: a, needInput: needs[0],
                                            needWeight: needs[1], needBias: x.count > 2 && needs[2])
             return x.count > 2 ? [r.dx, r.dw, r.db] : [r.dx, r.dw]
-        case .batchNormalization(let epsilon):
+        case .batchNormalization(let epsilon, _):
             if case .batchNorm(let xhat, let invStd, _, _) = saved {
                 let r = BatchNormTraining.backward(dy: dy, xhat: xhat, invStd: invStd, scale: x[1])
                 return [r.dx, r.dscale, r.dbias, nil, nil]
@@ -91,7 +96,7 @@ struct TrainingStep {
             let r = BatchNormTraining.inferenceBackward(dy: dy, x: x[0], scale: x[1], mean: x[3], variance: x[4], epsilon: epsilon)
             return [r.dx, r.dscale, r.dbias, nil, nil]
         case .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish:
-            return [ElementwiseGradients.activation(Activation(op) ?? .none, x: x[0], y: y, dy: dy)]
+            return [ElementwiseGradients.activation(op, x: x[0], y: y, dy: dy)]
         case .identity:
             return [dy]
         case .dropout:
@@ -119,7 +124,7 @@ struct TrainingStep {
             return [r.da, r.db]
         case .concat(let axis):
             let rank = dy.shape.count
-            let a = axis < 0 ? axis + rank : axis
+            let a = resolvedAxis(axis, rank: rank)
             return Kernels.split(dy, axis: a, sizes: x.map { $0.shape[a] }).map { Optional($0) }
         default:
             return x.map { _ in nil }
