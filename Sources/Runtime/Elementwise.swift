@@ -95,9 +95,16 @@ extension Kernels {
     /// Applies an activation to every element of `x`.
     public static func activation(_ x: Tensor, _ activation: Activation) -> Tensor {
         if activation == .none { return x }  // Identity and Dropout share the input's storage.
-        var y = x
-        y.scalars.withUnsafeMutableBufferPointer { activation.apply($0) }
-        return y
+        // Copied and activated a chunk at a time, the chunks split between the threads.
+        return Tensor.filled(shape: x.shape) { out in
+            x.scalars.withUnsafeBufferPointer { xp in
+                guard let src = xp.baseAddress, let dst = out.baseAddress else { return }
+                Parallel.forEachChunk(out.count) { r in
+                    (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count)
+                    activation.apply(UnsafeMutableBufferPointer(rebasing: out[r]))
+                }
+            }
+        }
     }
 
     /// `a op b` with ONNX (NumPy) multidirectional broadcasting; `shape` is the broadcast shape.

@@ -77,6 +77,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from the checkpoint.")
     var resume = false
 
+    @Flag(help: "Print after each epoch where its steps spent their time, per op kind, forward and backward.")
+    var profile = false
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -122,6 +125,7 @@ struct Train: ParsableCommand {
                                            nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,
                                            preprocessing: pre, seed: seed)
         let trainer = try Trainer(network: try TrainableGraph(graph: graph), configuration: config)
+        if profile { trainer.network.profile = TrainingProfile() }
         let ckpt = checkpoint ?? output + ".ckpt"
         if resume {
             try Checkpoint.load(ckpt, into: trainer)
@@ -152,6 +156,10 @@ struct Train: ParsableCommand {
                 line += String(format: "; %@ accuracy %.4f, loss %.4f", heldOutName, r.accuracy, r.loss)
             }
             log(line)
+            if let p = trainer.network.profile {
+                log(p.text)
+                p.reset()
+            }
         }
         try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
