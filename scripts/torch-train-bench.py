@@ -6,7 +6,7 @@ head), on Fashion-MNIST scaled to [0, 1] as `s2dc train` does by default.
 
 One step is forward + cross-entropy + backward + SGD (momentum 0.9, Nesterov, weight decay 5e-4 on
 conv and linear weights only, as s2dc's SGD); `--warmup` steps run first and are not timed. Prints
-one line `images_per_second=R steps=S threads=T torch=VERSION`.
+one line `images_per_second=R steps=S threads=T cpu_seconds=C torch=VERSION`.
 
 Needs torch (scripts/bench-requirements.txt, installed into the bench venv only).
 
@@ -126,12 +126,13 @@ def main():
 
     for i in range(args.warmup):
         step(i)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(args.warmup, total):
         step(i)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    # cpu_seconds: all threads' CPU time over the timed steps (context when the machine is shared).
     print(f"images_per_second={args.steps * args.batch / seconds:.1f} steps={args.steps} threads={torch.get_num_threads()} "
-          f"torch={torch.__version__}")
+          f"cpu_seconds={cpu:.2f} torch={torch.__version__}")
 
 
 if __name__ == "__main__":

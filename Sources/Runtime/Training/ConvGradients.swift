@@ -1,4 +1,4 @@
-// ConvGradients: convolution backward: weights by sgemm against im2col, input by sgemm then col2im.
+// ConvGradients: convolution backward: weights by sgemm against im2col, input by sgemm then col2im (or a flipped conv).
 import IR
 
 /// Accumulates an im2col matrix back into input planes: the adjoint of `im2col2D`. Each column
@@ -67,6 +67,12 @@ enum ConvGradients {
             let r = depthwiseBackward(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
             return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
         }
+        var dxByConv: Tensor? = nil
+        if needInput, let t = inputGradientByConv(dy: dy, weight: weight, attributes: a, inputShape: x.shape) {
+            dxByConv = t
+            if !needWeight { return (t, nil, db) }
+        }
+        let needInput = needInput && dxByConv == nil
         // The batch is split between the threads: each part's images give their own input
         // gradients and a partial weight gradient; the partials are summed in part order after.
         let parts = Parallel.parts(n)
@@ -135,8 +141,35 @@ enum ConvGradients {
                 }
             }
         } } } } }
-        return (needInput ? Tensor(shape: x.shape, scalars: dx) : nil,
+        return (dxByConv ?? (needInput ? Tensor(shape: x.shape, scalars: dx) : nil),
                 needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+    }
+
+    /// The input gradient of a stride-1, undilated, ungrouped 2-D convolution with a kernel larger
+    /// than 1×1, as the forward convolution of dy with the weights flipped and transposed (the
+    /// full correlation: pads k − 1 − p on each side). It runs through the forward kernel's
+    /// im2col, whose stride-1 rows are single copies, instead of a GEMM into an im2col-sized
+    /// matrix and a scatter-add of it (col2im). Nil where that does not apply.
+    static func inputGradientByConv(dy: Tensor, weight: Tensor, attributes a: ConvAttributes, inputShape: [Int]) -> Tensor? {
+        guard inputShape.count == 4, a.group == 1, a.kernel.count == 2, a.pads.count == 4,
+              a.strides.allSatisfy({ $0 == 1 }), a.dilations.allSatisfy({ $0 == 1 }),
+              a.kernel[0] * a.kernel[1] > 1 else { return nil }
+        let kh = a.kernel[0], kw = a.kernel[1]
+        let pads = [kh - 1 - a.pads[0], kw - 1 - a.pads[1], kh - 1 - a.pads[2], kw - 1 - a.pads[3]]
+        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        let cout = weight.shape[0], cin = weight.shape[1]
+        guard dy.shape[1] == cout, inputShape[1] == cin else { return nil }
+        // flipped[ci][co][ky][kx] = weight[co][ci][kh − 1 − ky][kw − 1 − kx]
+        let taps = kh * kw
+        let flipped = Tensor.filled(shape: [cin, cout, kh, kw]) { f in
+            weight.scalars.withUnsafeBufferPointer { w in
+                for co in 0..<cout { for ci in 0..<cin { for t in 0..<taps {
+                    f[(ci * cout + co) * taps + t] = w[(co * cin + ci) * taps + (taps - 1 - t)]
+                } } }
+            }
+        }
+        return Kernels.conv(dy, weight: flipped, bias: nil, attributes: ConvAttributes(kernel: a.kernel, pads: pads),
+                            outputShape: inputShape)
     }
 
     /// Depthwise convolution (group = Cin = Cout, no dilation) by a direct kernel: per channel, the
