@@ -7,6 +7,9 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config
 	dataset-fashion-mnist
 VENV := .venv
 PYTHON := $(VENV)/bin/python
+# The benchmark's own venv: the test venv's packages plus torch, the training section's peer.
+BENCH_VENV := .venv-bench
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
 NODE_TESTS := .cache/onnx-node-tests
 DEMO_MODEL := models/default.onnx
 # The untrained ResNet-8 (seeded random weights) that `make default-model` trains into DEMO_MODEL.
@@ -15,7 +18,7 @@ INIT_MODEL := .cache/resnet8-init.onnx
 TRAIN_FLAGS := --data fashion-mnist --epochs 10 --lr 0.1 --schedule cosine --warmup-epochs 1 \
 	--label-smoothing 0.1 --crop-padding 2 --weight-decay 5e-4 --seed 1 --threads 2
 
-.PHONY: all build deps venv node-tests test fuzz fuzz-smoke demo bench default-model regenerate-proto clean
+.PHONY: all build deps venv bench-venv node-tests test fuzz fuzz-smoke demo bench default-model regenerate-proto clean
 
 all: build
 
@@ -71,11 +74,19 @@ default-model: build venv
 	$(PYTHON) scripts/make-default-model.py $(INIT_MODEL)
 	.build/release/s2dc train $(INIT_MODEL) $(TRAIN_FLAGS) -o $(DEMO_MODEL)
 
-bench: build venv
-	$(PYTHON) scripts/bench.py --s2dc .build/release/s2dc
+# torch goes into the bench venv only, so the tests never need it.
+bench-venv: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: scripts/bench-requirements.txt scripts/requirements.txt | deps
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_PYTHON) -m pip install -q --upgrade pip
+	$(BENCH_PYTHON) -m pip install -q -r scripts/bench-requirements.txt
+	touch $@
+
+bench: build bench-venv
+	$(BENCH_PYTHON) scripts/bench.py --s2dc .build/release/s2dc
 
 regenerate-proto: deps venv
 	PYTHON=$(abspath $(PYTHON)) scripts/regenerate-onnx-proto.sh
 
 clean:
-	rm -rf .build .cache
+	rm -rf .build .cache $(BENCH_VENV)

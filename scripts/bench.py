@@ -28,17 +28,20 @@ conv-BN-ReLU blocks (4 channels, 1x1 convs on 8x8 maps); the pass's own time fro
 4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant;
 removeNode's shift of the node array is what still grows faster).
 
-Training: `s2dc train` throughput (images per second, batch 128, 2 OpenBLAS threads) on the
-ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backward and SGD step,
-augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
-the figure is printed alone, with the machine it ran on.
+Training: `s2dc train` throughput (images per second, batch 128, 2 threads) on the runtime
+section's ResNet-20 and MobileNetV2-style models with Fashion-MNIST (forward, backward and SGD
+step, batch assembly included), its second epoch of 12 steps (--train-steps) so the first is the warm-up, against
+PyTorch's CPU training of the same architectures (scripts/torch-train-bench.py: same batch, threads,
+optimizer, 3 warm-up steps), alternating the two, best of three rounds with the range printed.
+torch comes from the bench venv (scripts/bench-requirements.txt); without it s2dc is printed alone.
 
 Peer (only with `--only peer`, since it trains for minutes to hours): issue 15's PyTorch peer, the
 fixed uniform partition (0.25, 0.5) of the ResNet-20 bench model written by hand in PyTorch
 (scripts/bench-peer-uniform.py), trained --peer-epochs epochs; prints its test accuracy at its mean
 MACs and its wall time. Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|canonicalize|training|peer]
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--train-steps N]
+                [--only import|runtime|backend|canonicalize|training|peer]
                 [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
 """
 import argparse
@@ -103,9 +106,9 @@ def cpu_has_avx512():
     return all(x in flags for x in ["avx512f", "avx512dq", "avx512bw", "avx512vl"])
 
 
-def s2dc_latency(s2dc, model, x_path, repeat, env):
+def s2dc_latency(s2dc, model, x_path, repeat, env, threads=1):
     """Median seconds of the model execution reported by `s2dc run --timing`, and the BLAS core."""
-    out = subprocess.run([s2dc, "run", model, "--input", x_path, "--timing", "--repeat", str(repeat), "--threads", "1"],
+    out = subprocess.run([s2dc, "run", model, "--input", x_path, "--timing", "--repeat", str(repeat), "--threads", str(threads)],
                          capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"bench: s2dc run {model} failed: {out.stderr}")
@@ -113,11 +116,12 @@ def s2dc_latency(s2dc, model, x_path, repeat, env):
     return float(fields["median_ms"]) / 1000, fields.get("blas", "?")
 
 
-def ort_single_thread_session(model):
-    """An onnxruntime session on one thread (intra- and inter-op), default graph optimizations."""
+def ort_single_thread_session(model, threads=1):
+    """An onnxruntime session on one thread (intra- and inter-op; `threads` intra-op threads when
+    given), default graph optimizations."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
+    opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
@@ -170,7 +174,17 @@ def bench_runtime(s2dc, work, repeat):
             for label, _ in variants:
                 t, core = best[label]
                 print(f"  {name:<12} {batch:>5} {label:<12} {core:<9} {t * 1000:9.3f} {flops / t / 1e9:8.1f} {t / ort_best:6.2f}")
-    print("  target: within 2x of onnxruntime at batch 64")
+            if batch == 64:
+                # The same batch on two threads each (what a search's candidate evaluation can use).
+                session2 = ort_single_thread_session(model, threads=2)
+                env2 = dict(base_env, OPENBLAS_NUM_THREADS="2")
+                ort2 = ours2 = float("inf")
+                for _ in range(rounds):
+                    ort2 = min(ort2, ort_latency(session2, x, repeat))
+                    ours2 = min(ours2, s2dc_latency(s2dc, model, x_path, repeat, env2, threads=2)[0])
+                print(f"  {name:<12} {batch:>5} {'onnxrt, 2 t':<12} {'(MLAS)':<9} {ort2 * 1000:9.3f} {flops / ort2 / 1e9:8.1f}")
+                print(f"  {name:<12} {batch:>5} {'s2dc, 2 t':<12} {'':<9} {ours2 * 1000:9.3f} {flops / ours2 / 1e9:8.1f} {ours2 / ort2:6.2f}")
+    print("  target: within 1.3x of onnxruntime at batch 64 on one thread; the '2 t' rows use two threads each")
 
 
 TIMING_DRIVER = r"""
@@ -326,28 +340,66 @@ def machine():
     return f"{model}, {os.cpu_count()} logical CPUs visible"
 
 
-def bench_training(s2dc, work, repeat):
+def s2dc_training_rate(s2dc, model, steps, threads, tmp):
+    """Images/s of `s2dc train`'s second epoch of `steps` steps (the first is the warm-up)."""
     import re
+    out = os.path.join(tmp, "t.onnx")
+    cmd = [s2dc, "train", model, "--data", "fashion-mnist", "--epochs", "2", "--batch-size", "128",
+           "--threads", str(threads), "--limit-train", str(128 * steps), "--limit-test", "1", "--lr", "0.05",
+           "--schedule", "constant", "--warmup-epochs", "0", "-o", out]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed: {proc.stderr}")
+    m = re.search(r"epoch 2/2: .*?([0-9.]+) images/s", proc.stderr)
+    if not m:
+        sys.exit(f"bench: no throughput in: {proc.stderr}")
+    return float(m.group(1))
+
+
+def torch_training_rate(name, steps, threads):
+    """Images/s of scripts/torch-train-bench.py (same network, batch and optimizer), or None
+    without torch."""
+    cmd = [sys.executable, os.path.join(HERE, "torch-train-bench.py"), name, "--steps", str(steps), "--warmup", "3",
+           "--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed: {proc.stderr}")
+    fields = dict(f.split("=", 1) for f in proc.stdout.split() if "=" in f)
+    return float(fields["images_per_second"]), fields.get("torch", "?")
+
+
+def bench_training(s2dc, work, repeat, steps=12):
+    """`s2dc train` against PyTorch's CPU training of the same two networks, alternating, each
+    after a warm-up; the best of the rounds, with the range, since other load only slows a run."""
+    import importlib.util
     import tempfile
-    model = os.path.join(work, "resnet20.onnx")
-    if not os.path.exists(model):
-        subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work, "resnet20"], check=True)
-    rates = []
+    models = ["resnet20", "mobilenetv2"]
+    missing = [m for m in models if not os.path.exists(os.path.join(work, f"{m}.onnx"))]
+    if missing:
+        subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), work] + missing, check=True)
+    have_torch = importlib.util.find_spec("torch") is not None
+    rounds, threads = max(1, min(repeat, 3)), 2
+    print(f"training: batch 128, {threads} threads each, SGD with Nesterov momentum, forward + backward + step, "
+          f"{steps} steps after a warm-up, best of {rounds} alternating rounds [range]; ratio = s2dc / torch (higher is better)")
+    print(f"  on {machine()}, load average {os.getloadavg()[0]:.1f} at the start")
+    if not have_torch:
+        print("  torch is not installed in this Python (make bench installs it into .venv-bench): s2dc alone")
+    print(f"  {'model':<12} {'torch img/s':>20} {'s2dc img/s':>20} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "t.onnx")
-        for _ in range(max(1, min(repeat, 3))):
-            cmd = [s2dc, "train", model, "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "128",
-                   "--threads", "2", "--limit-train", "1536", "--limit-test", "1", "--lr", "0.05", "-o", out]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                sys.exit(f"bench: {' '.join(cmd)} failed: {proc.stderr}")
-            m = re.search(r"epoch 1/1: .*?([0-9.]+) images/s", proc.stderr)
-            if not m:
-                sys.exit(f"bench: no throughput in: {proc.stderr}")
-            rates.append(float(m.group(1)))
-    print(f"training: ResNet-20-style (28x28x1, 10 classes), batch 128, 2 threads, 12 steps (best of {len(rates)})")
-    print(f"  s2dc train          {max(rates):8.0f} images/s   on {machine()}")
-    print("  no peer: neither torch nor onnxruntime-training is installed, so the figure stands alone")
+        for name in models:
+            model = os.path.join(work, f"{name}.onnx")
+            ours, theirs, version = [], [], None
+            for _ in range(rounds):
+                if have_torch:
+                    rate, version = torch_training_rate(name, steps, threads)
+                    theirs.append(rate)
+                ours.append(s2dc_training_rate(s2dc, model, steps, threads, tmp))
+            def cell(rates):
+                return f"{max(rates):6.0f} [{min(rates):.0f}-{max(rates):.0f}]" if rates else "-"
+            ratio = f"{max(ours) / max(theirs):6.2f}" if theirs else "     -"
+            print(f"  {name:<12} {cell(theirs):>20} {cell(ours):>20} {ratio}")
+        if have_torch:
+            print(f"  torch {version}; load average {os.getloadavg()[0]:.1f} at the end")
 
 
 def bench_peer(work, python, epochs, pretrain, model):
@@ -375,6 +427,7 @@ def main():
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
+    parser.add_argument("--train-steps", type=int, default=12, help="timed steps per training run")
     parser.add_argument("--only", choices=["import", "runtime", "backend", "canonicalize", "training", "peer"], help="run one section")
     parser.add_argument("--torch-python", default=os.environ.get("S2DC_TORCH_PYTHON"), help="a Python with torch (peer)")
     parser.add_argument("--peer-epochs", type=int, default=4)
@@ -391,7 +444,7 @@ def main():
     if args.only in (None, "canonicalize"):
         bench_canonicalize(s2dc, args.work, args.repeat)
     if args.only in (None, "training"):
-        bench_training(s2dc, args.work, args.repeat)
+        bench_training(s2dc, args.work, args.repeat, max(1, args.train_steps))
     if args.only == "peer":  # never in the default run: it trains for a long time
         bench_peer(args.work, args.torch_python, args.peer_epochs, args.peer_pretrain_epochs, args.peer_model)
 

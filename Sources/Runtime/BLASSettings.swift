@@ -4,13 +4,17 @@ import Foundation
 
 /// Settings of the BLAS library under the kernels.
 ///
-/// The runtime's own kernels run on the calling thread; only `cblas_sgemm` may use more. Benchmarks
+/// The runtime's own kernels split their work over as many threads (see `Parallel`). Benchmarks
 /// that compare against a single-threaded peer set `BLASThreads.count = 1` first.
 public enum BLASThreads {
     /// The number of threads OpenBLAS may use. Setting it applies to the whole process.
     public static var count: Int {
         get { BLASKernels.prepare(); return Int(openblas_get_num_threads()) }
-        set { BLASKernels.prepare(); openblas_set_num_threads(Int32(max(1, newValue))) }
+        set {
+            BLASKernels.prepare()
+            openblas_set_num_threads(Int32(max(1, newValue)))
+            Parallel.threads = max(1, newValue)  // the runtime's own kernels split work as far
+        }
     }
 
     /// OpenBLAS's own description of its build (version, target CPU, threading model).

@@ -131,7 +131,10 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
     }
     let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
         && g.padLeft == 0 && g.outHeight == g.height && g.outWidth == g.width
-    let chunk = ConvTuning.imagesPerChunk(pixels: pixels, k: k, batch: n)
+    // The batch is split between the threads (each GEMM then on one core), when it has an image
+    // for each; the images of a part are independent of the others'.
+    Parallel.forEach(n) { _, images in
+    let chunk = ConvTuning.imagesPerChunk(pixels: pixels, k: k, batch: images.count)
     // A 1×1 convolution reads its input as the GEMM's B directly when a chunk's columns are one
     // strided matrix: a single image, or consecutive images of a CNHW input.
     let inputIsMatrix = pointwise && (chunk == 1 || input.imageStride == g.inPixels)
@@ -143,9 +146,9 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
 
     // One image at a time may still be too much for the cache: then bands of output rows.
     let bandRows = chunk == 1 ? ConvTuning.rowsPerBand(width: g.outWidth, height: g.outHeight, k: k) : g.outHeight
-    var first = 0
-    while first < n {
-        let count = min(chunk, n - first)
+    var first = images.lowerBound
+    while first < images.upperBound {
+        let count = min(chunk, images.upperBound - first)
         var bandStart = 0
         while bandStart < g.outHeight {
             let band = bandStart..<min(g.outHeight, bandStart + bandRows)
@@ -188,6 +191,7 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
             }
         }
         first += count
+    }
     }
 }
 

@@ -16,12 +16,15 @@ func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bia
     // Scratch plane: rows cover every input row a kernel tap reads; columns cover every vector load.
     let padW = vectorized ? max(g.strideW * 8 * chunks + g.kernelW + 8, g.padLeft + g.width) : 0
     let padH = vectorized ? max((g.outHeight - 1) * g.strideH + g.kernelH, g.padTop + g.height) : 0
+    let taps = g.kernelH * g.kernelW
+    // Output planes are independent: the (image, channel) pairs are split between the threads.
+    Parallel.forEach(n * channels, grain: 8) { _, planes in
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: padH * padW)
     padded.initialize(repeating: 0, count: padH * padW)
     defer { padded.deallocate() }
-    let taps = g.kernelH * g.kernelW
-    for i in 0..<n {
-        for ic in 0..<channels {
+    for plane in planes {
+        let i = plane / channels, ic = plane % channels
+        do {
             let src = x + input.offset(image: i, channel: ic)
             if vectorized {
                 // Element loops, not memcpy calls: rows are only 7–56 floats long.
@@ -43,6 +46,7 @@ func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bia
                 }
             }
         }
+    }
     }
 }
 

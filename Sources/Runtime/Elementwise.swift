@@ -80,9 +80,16 @@ extension Kernels {
         switch op {
         case .identity, .dropout: return x  // They share the input's storage.
         default:
-            var y = x
-            y.scalars.withUnsafeMutableBufferPointer { apply(op, $0) }
-            return y
+            // Copied and computed a chunk at a time, the chunks split between the threads.
+            return Tensor.filled(shape: x.shape) { out in
+                x.scalars.withUnsafeBufferPointer { xp in
+                    guard let src = xp.baseAddress, let dst = out.baseAddress else { return }
+                    Parallel.forEachChunk(out.count) { r in
+                        (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count)
+                        apply(op, UnsafeMutableBufferPointer(rebasing: out[r]))
+                    }
+                }
+            }
         }
     }
 

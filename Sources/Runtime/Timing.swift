@@ -31,11 +31,13 @@ public struct StepTiming: Sendable {
 extension Interpreter {
     /// The op's name, convolutions by kind, and "+act" for a fused activation.
     static func label(_ step: Step) -> String {
-        var label = step.op.name
-        if case .conv(let a) = step.op {
-            label = a.group > 1 ? "conv grouped" : a.kernel.allSatisfy({ $0 == 1 }) ? "conv 1x1" : "conv"
-        }
-        return label + (step.op.activation == nil ? "" : "+act")
+        kindLabel(step.op) + (step.op.activation == nil ? "" : "+act")
+    }
+
+    /// The op's name, convolutions by kind (shared with the training profile).
+    static func kindLabel(_ op: Op) -> String {
+        guard case .conv(let a) = op else { return op.name }
+        return a.group > 1 ? "conv grouped" : a.kernel.allSatisfy({ $0 == 1 }) ? "conv 1x1" : "conv"
     }
 
     /// The median time of every step over `repeats` runs after a warm-up, in graph order.

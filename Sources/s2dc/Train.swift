@@ -77,6 +77,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from the checkpoint.")
     var resume = false
 
+    @Flag(help: "Print after each epoch where its steps spent their time, per op kind, forward and backward.")
+    var profile = false
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -125,6 +128,7 @@ struct Train: ParsableCommand {
                                            nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,
                                            preprocessing: pre, seed: seed)
         let trainer = try Trainer(network: try TrainableGraph(graph: graph), configuration: config)
+        if profile { trainer.network.profile = TrainingProfile() }
         let ckpt = checkpoint ?? output + ".ckpt"
         log("training \(trainer.network.parameterCount) parameters on \(train.count) images from \(splits.source), "
             + "\(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads")
@@ -148,6 +152,10 @@ struct Train: ParsableCommand {
                                   report.seconds)
                 if let eval { line += String(format: "; %@ accuracy %.4f, loss %.4f", heldOutName, eval.accuracy, eval.loss) }
                 log(line)
+                if let p = trainer.network.profile {
+                    log(p.text)
+                    p.reset()
+                }
             }
         }
         if case .stopped(let done) = outcome {

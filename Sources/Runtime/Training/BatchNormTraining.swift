@@ -10,82 +10,98 @@ enum BatchNormTraining {
         var invStd: [Float], mean: [Float], variance: [Float]
     }
 
+    /// Channels are independent, so they are split over `Parallel`'s threads; each channel's
+    /// sums run in one fixed order, so the result is the same for every thread count.
     static func forward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float) -> Forward {
         let n = x.shape[0], c = x.shape.count > 1 ? x.shape[1] : 1
         let plane = x.shape.dropFirst(2).reduce(1, *)
         let m = Double(max(1, n * plane))
         var mean = [Float](repeating: 0, count: c), variance = mean, invStd = mean
-        var xhat = x, y = x
-        x.scalars.withUnsafeBufferPointer { xp in
-            guard let base = xp.baseAddress else { return }
-            for ch in 0..<c {
-                // Float sums per plane, Double across planes: a 128×28×28 channel has 100k elements.
-                var s = 0.0
-                for i in 0..<n {
-                    let row = base + (i * c + ch) * plane
-                    var r: Float = 0
-                    for p in 0..<plane { r += row[p] }
-                    s += Double(r)
-                }
-                let mu = s / m, muf = Float(mu)
-                var v = 0.0
-                for i in 0..<n {
-                    let row = base + (i * c + ch) * plane
-                    var r: Float = 0
-                    for p in 0..<plane { let d = row[p] - muf; r += d * d }
-                    v += Double(r)
-                }
-                v /= m
-                mean[ch] = Float(mu)
-                variance[ch] = Float(v)
-                invStd[ch] = Float(BatchNormCoefficients.inverseStd(v, epsilon: epsilon))
-            }
-        }
-        xhat.scalars.withUnsafeMutableBufferPointer { h in
-            y.scalars.withUnsafeMutableBufferPointer { yp in
-                for i in 0..<n { for ch in 0..<c {
-                    let row = (i * c + ch) * plane
-                    let mu = mean[ch], inv = invStd[ch], g = scale.scalars[ch], b = bias.scalars[ch]
-                    for p in 0..<plane {
-                        let v = (h[row + p] - mu) * inv
-                        h[row + p] = v
-                        yp[row + p] = g * v + b
+        // Every element of y is written below; Float needs no initialization before that.
+        var ys = [Float](unsafeUninitializedCapacity: x.count) { _, count in count = x.count }
+        let xhat = Tensor.filled(shape: x.shape) { h in
+            ys.withUnsafeMutableBufferPointer { yp in
+                x.scalars.withUnsafeBufferPointer { xp in
+                mean.withUnsafeMutableBufferPointer { meanp in
+                variance.withUnsafeMutableBufferPointer { varp in
+                invStd.withUnsafeMutableBufferPointer { invp in
+                scale.scalars.withUnsafeBufferPointer { g in
+                bias.scalars.withUnsafeBufferPointer { b in
+                    guard let base = xp.baseAddress, let hb = h.baseAddress, let yb = yp.baseAddress else { return }
+                    Parallel.forEach(c, grain: plane * n >= 4096 ? 1 : c) { _, channels in
+                        for ch in channels {
+                            // Float sums per plane, Double across planes: a 128×28×28 channel has 100k elements.
+                            var s = 0.0
+                            for i in 0..<n {
+                                let row = base + (i * c + ch) * plane
+                                var r: Float = 0
+                                for p in 0..<plane { r += row[p] }
+                                s += Double(r)
+                            }
+                            let mu = s / m, muf = Float(mu)
+                            var v = 0.0
+                            for i in 0..<n {
+                                let row = base + (i * c + ch) * plane
+                                var r: Float = 0
+                                for p in 0..<plane { let d = row[p] - muf; r += d * d }
+                                v += Double(r)
+                            }
+                            v /= m
+                            meanp[ch] = muf
+                            varp[ch] = Float(v)
+                            let inv = Float(BatchNormCoefficients.inverseStd(v, epsilon: epsilon))
+                            invp[ch] = inv
+                            let gc = g[ch], bc = b[ch]
+                            for i in 0..<n {
+                                let offset = (i * c + ch) * plane
+                                let row = base + offset, hr = hb + offset, yr = yb + offset
+                                for p in 0..<plane {
+                                    let v = (row[p] - muf) * inv
+                                    hr[p] = v
+                                    yr[p] = gc * v + bc
+                                }
+                            }
+                        }
                     }
-                } }
+                } } } } } }
             }
         }
-        return Forward(y: y, xhat: xhat, invStd: invStd, mean: mean, variance: variance)
+        return Forward(y: Tensor(shape: x.shape, scalars: ys), xhat: xhat, invStd: invStd, mean: mean, variance: variance)
     }
 
     /// dx = scale·invStd/M · (M·dy − Σdy − xhat·Σ(dy·xhat)); dscale = Σ dy·xhat; dbias = Σ dy.
+    /// Per channel, split over `Parallel`'s threads like the forward pass.
     static func backward(dy: Tensor, xhat: Tensor, invStd: [Float], scale: Tensor) -> (dx: Tensor, dscale: Tensor, dbias: Tensor) {
         let n = dy.shape[0], c = dy.shape.count > 1 ? dy.shape[1] : 1
         let plane = dy.shape.dropFirst(2).reduce(1, *)
         let m = Float(max(1, n * plane))
         var dscale = [Float](repeating: 0, count: c), dbias = dscale
-        var dx = dy
-        dy.scalars.withUnsafeBufferPointer { d in
+        let dx = Tensor.filled(shape: dy.shape) { o in
+            dy.scalars.withUnsafeBufferPointer { d in
             xhat.scalars.withUnsafeBufferPointer { h in
-                for ch in 0..<c {
-                    var sg = 0.0, sb = 0.0
-                    for i in 0..<n {
-                        let row = (i * c + ch) * plane
-                        var rg: Float = 0, rb: Float = 0
-                        for p in 0..<plane { rb += d[row + p]; rg += d[row + p] * h[row + p] }
-                        sb += Double(rb); sg += Double(rg)
+            dscale.withUnsafeMutableBufferPointer { dsp in
+            dbias.withUnsafeMutableBufferPointer { dbp in
+            scale.scalars.withUnsafeBufferPointer { g in
+                Parallel.forEach(c, grain: plane * n >= 4096 ? 1 : c) { _, channels in
+                    for ch in channels {
+                        var sg = 0.0, sb = 0.0
+                        for i in 0..<n {
+                            let row = (i * c + ch) * plane
+                            var rg: Float = 0, rb: Float = 0
+                            for p in 0..<plane { rb += d[row + p]; rg += d[row + p] * h[row + p] }
+                            sb += Double(rb); sg += Double(rg)
+                        }
+                        let sgf = Float(sg), sbf = Float(sb)
+                        dsp[ch] = sgf
+                        dbp[ch] = sbf
+                        let k = g[ch] * invStd[ch] / m
+                        for i in 0..<n {
+                            let row = (i * c + ch) * plane
+                            for p in 0..<plane { o[row + p] = k * (m * d[row + p] - sbf - h[row + p] * sgf) }
+                        }
                     }
-                    dscale[ch] = Float(sg)
-                    dbias[ch] = Float(sb)
                 }
-                dx.scalars.withUnsafeMutableBufferPointer { o in
-                    for i in 0..<n { for ch in 0..<c {
-                        let row = (i * c + ch) * plane
-                        let k = scale.scalars[ch] * invStd[ch] / m
-                        let sb = dbias[ch], sg = dscale[ch]
-                        for p in 0..<plane { o[row + p] = k * (m * d[row + p] - sb - h[row + p] * sg) }
-                    } }
-                }
-            }
+            } } } } }
         }
         return (dx, Tensor(shape: [c], scalars: dscale), Tensor(shape: [c], scalars: dbias))
     }

@@ -1,4 +1,4 @@
-// ConvGradients: convolution backward: weights by sgemm against im2col, input by sgemm then col2im.
+// ConvGradients: convolution backward: weights by sgemm against im2col, input by sgemm then col2im (or a flipped conv).
 import IR
 
 /// Accumulates an im2col matrix back into input planes: the adjoint of `im2col2D`. Each column
@@ -63,12 +63,128 @@ enum ConvGradients {
             return (needInput ? Tensor(shape: x.shape, repeating: 0) : nil,
                     needWeight ? Tensor(shape: weight.shape, repeating: 0) : nil, db)
         }
-        var chunk = pixels >= minimumGEMMColumns ? 1 : min(n, (minimumGEMMColumns + pixels - 1) / pixels)
-        chunk = max(1, min(chunk, (16 << 20) / max(1, k * pixels)))
-        let columns = chunk * pixels
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: k * columns)
-        let dyc = UnsafeMutablePointer<Float>.allocate(capacity: coutg * columns)
-        defer { col.deallocate(); dyc.deallocate() }
+        if group == cin && group == cout && a.dilations.allSatisfy({ $0 == 1 }) {
+            let r = depthwiseBackward(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
+            return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
+        }
+        var dxByConv: Tensor? = nil
+        if needInput, let t = inputGradientByConv(dy: dy, weight: weight, attributes: a, inputShape: x.shape) {
+            dxByConv = t
+            if !needWeight { return (t, nil, db) }
+        }
+        let needInput = needInput && dxByConv == nil
+        // The batch is split between the threads: each part's images give their own input
+        // gradients and a partial weight gradient; the partials are summed in part order after.
+        let parts = Parallel.parts(n)
+        var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
+        var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: needWeight ? (parts - 1) * weight.count : 0)
+        partials.initialize(repeating: 0, count: needWeight ? (parts - 1) * weight.count : 0)
+        defer { partials.deallocate() }
+        x.scalars.withUnsafeBufferPointer { xb in
+        weight.scalars.withUnsafeBufferPointer { wb in
+        dy.scalars.withUnsafeBufferPointer { db in
+        dw.withUnsafeMutableBufferPointer { dwb in
+        dx.withUnsafeMutableBufferPointer { dxb in
+            guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
+            Parallel.forEach(n) { part, images in
+                var chunk = pixels >= minimumGEMMColumns ? 1 : min(images.count, (minimumGEMMColumns + pixels - 1) / pixels)
+                chunk = max(1, min(chunk, (16 << 20) / max(1, k * pixels)))
+                let columns = chunk * pixels
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: k * columns)
+                // One image's gradient rows are already one matrix; several are gathered side by side.
+                let dyc = UnsafeMutablePointer<Float>.allocate(capacity: chunk > 1 ? coutg * columns : 0)
+                defer { col.deallocate(); dyc.deallocate() }
+                let dwPart = part == 0 ? dwb.baseAddress : partials + (part - 1) * weight.count
+                var first = images.lowerBound
+                while first < images.upperBound {
+                    let count = min(chunk, images.upperBound - first)
+                    let width = count * pixels
+                    for gi in 0..<group {
+                        let d: UnsafePointer<Float>
+                        if count == 1 {
+                            d = dp + (first * cout + gi * coutg) * pixels
+                        } else {
+                            for i in 0..<count {
+                                for m in 0..<coutg {
+                                    (dyc + m * width + i * pixels).update(from: dp + ((first + i) * cout + gi * coutg + m) * pixels, count: pixels)
+                                }
+                            }
+                            d = UnsafePointer(dyc)
+                        }
+                        if needWeight, let dwp = dwPart {
+                            for i in 0..<count {
+                                im2col2D(xp + ((first + i) * cin + gi * cg) * g.inPixels, channels: cg, channelStride: g.inPixels, g, into: col,
+                                         rowStride: width, columnOffset: i * pixels)
+                            }
+                            // dW[g] += dY[g] · colᵀ
+                            sgemm(transB: true, m: coutg, n: k, k: width, a: d, lda: width, b: col, ldb: width,
+                                  beta: 1, c: dwp + gi * coutg * k, ldc: k)
+                        }
+                        if needInput, let dxp = dxb.baseAddress {
+                            // dcol = W[g]ᵀ · dY[g], then scattered back onto the input planes.
+                            sgemm(transA: true, m: k, n: width, k: coutg, a: wp + gi * coutg * k, lda: k, b: d, ldb: width,
+                                  c: col, ldc: width)
+                            for i in 0..<count {
+                                col2im2D(col, channels: cg, g, rowStride: width, columnOffset: i * pixels,
+                                         into: dxp + ((first + i) * cin + gi * cg) * g.inPixels)
+                            }
+                        }
+                    }
+                    first += count
+                }
+            }
+            if needWeight, let dwp = dwb.baseAddress {
+                for part in 1..<max(1, parts) {
+                    let src = partials + (part - 1) * weight.count
+                    for j in 0..<weight.count { dwp[j] += src[j] }
+                }
+            }
+        } } } } }
+        return (dxByConv ?? (needInput ? Tensor(shape: x.shape, scalars: dx) : nil),
+                needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+    }
+
+    /// The input gradient of a stride-1, undilated, ungrouped 2-D convolution with a kernel larger
+    /// than 1×1, as the forward convolution of dy with the weights flipped and transposed (the
+    /// full correlation: pads k − 1 − p on each side). It runs through the forward kernel's
+    /// im2col, whose stride-1 rows are single copies, instead of a GEMM into an im2col-sized
+    /// matrix and a scatter-add of it (col2im). Nil where that does not apply.
+    static func inputGradientByConv(dy: Tensor, weight: Tensor, attributes a: ConvAttributes, inputShape: [Int]) -> Tensor? {
+        guard inputShape.count == 4, a.group == 1, a.kernel.count == 2, a.pads.count == 4,
+              a.strides.allSatisfy({ $0 == 1 }), a.dilations.allSatisfy({ $0 == 1 }),
+              a.kernel[0] * a.kernel[1] > 1 else { return nil }
+        let kh = a.kernel[0], kw = a.kernel[1]
+        let pads = [kh - 1 - a.pads[0], kw - 1 - a.pads[1], kh - 1 - a.pads[2], kw - 1 - a.pads[3]]
+        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        let cout = weight.shape[0], cin = weight.shape[1]
+        guard dy.shape[1] == cout, inputShape[1] == cin else { return nil }
+        // flipped[ci][co][ky][kx] = weight[co][ci][kh − 1 − ky][kw − 1 − kx]
+        let taps = kh * kw
+        let flipped = Tensor.filled(shape: [cin, cout, kh, kw]) { f in
+            weight.scalars.withUnsafeBufferPointer { w in
+                for co in 0..<cout { for ci in 0..<cin { for t in 0..<taps {
+                    f[(ci * cout + co) * taps + t] = w[(co * cin + ci) * taps + (taps - 1 - t)]
+                } } }
+            }
+        }
+        return Kernels.conv(dy, weight: flipped, bias: nil, attributes: ConvAttributes(kernel: a.kernel, pads: pads),
+                            outputShape: inputShape)
+    }
+
+    /// Depthwise convolution (group = Cin = Cout, no dilation) by a direct kernel: per channel, the
+    /// weight gradient is the correlation of the input planes with the output gradient planes, and
+    /// the input gradient the output gradient spread back through the taps. Channels are split
+    /// between the threads; each channel's sums run in one fixed order (Float within an image,
+    /// Double across images), so the result does not depend on the thread count.
+    static func depthwiseBackward(x: Tensor, weight: Tensor, dy: Tensor, _ g: WindowGeometry,
+                                  needInput: Bool, needWeight: Bool) -> (dx: [Float]?, dw: [Float]?) {
+        let n = x.shape[0], c = x.shape[1]
+        let taps = g.kernelH * g.kernelW, wo = g.outWidth, ho = g.outHeight
+        let sh = g.strideH, sw = g.strideW
+        // A zero-bordered plane holds every input pixel a tap reads, so the loops need no bounds.
+        let padW = max((wo - 1) * sw + g.kernelW, g.padLeft + g.width)
+        let padH = max((ho - 1) * sh + g.kernelH, g.padTop + g.height)
         var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
         var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
         x.scalars.withUnsafeBufferPointer { xb in
@@ -77,39 +193,71 @@ enum ConvGradients {
         dw.withUnsafeMutableBufferPointer { dwb in
         dx.withUnsafeMutableBufferPointer { dxb in
             guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let width = count * pixels
-                for gi in 0..<group {
-                    for i in 0..<count {
-                        for m in 0..<coutg {
-                            (dyc + m * width + i * pixels).update(from: dp + ((first + i) * cout + gi * coutg + m) * pixels, count: pixels)
+            Parallel.forEach(c) { _, channels in
+                let padded = UnsafeMutablePointer<Float>.allocate(capacity: padH * padW)
+                padded.initialize(repeating: 0, count: padH * padW)
+                defer { padded.deallocate() }
+                var sums = [Double](repeating: 0, count: taps)
+                for ch in channels {
+                    for t in 0..<taps { sums[t] = 0 }
+                    let w = wp + ch * taps
+                    for i in 0..<n {
+                        let plane = (i * c + ch)
+                        let d = dp + plane * g.outPixels
+                        if needWeight, let _ = dwb.baseAddress {
+                            let src = xp + plane * g.inPixels
+                            for iy in 0..<g.height {
+                                let row = padded + (g.padTop + iy) * padW + g.padLeft, s = src + iy * g.width
+                                for ix in 0..<g.width { row[ix] = s[ix] }
+                            }
+                            for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+                                var acc = SIMD8<Float>(repeating: 0)
+                                var tail: Float = 0
+                                for oy in 0..<ho {
+                                    let dr = d + oy * wo, xr = padded + (oy * sh + ky) * padW + kx
+                                    var ox = 0
+                                    if sw == 1 {
+                                        while ox + 8 <= wo {
+                                            acc += UnsafeRawPointer(dr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                                * UnsafeRawPointer(xr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                            ox += 8
+                                        }
+                                    }
+                                    while ox < wo { tail += dr[ox] * xr[ox * sw]; ox += 1 }
+                                }
+                                sums[ky * g.kernelW + kx] += Double(acc.sum() + tail)
+                            } }
+                        }
+                        if needInput, let dxp = dxb.baseAddress {
+                            padded.update(repeating: 0, count: padH * padW)
+                            for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+                                let wv = w[ky * g.kernelW + kx]
+                                for oy in 0..<ho {
+                                    let dr = d + oy * wo, xr = padded + (oy * sh + ky) * padW + kx
+                                    if sw == 1 {
+                                        for ox in 0..<wo { xr[ox] += wv * dr[ox] }
+                                    } else {
+                                        for ox in 0..<wo { xr[ox * sw] += wv * dr[ox] }
+                                    }
+                                }
+                            } }
+                            let dst = dxp + plane * g.inPixels
+                            for iy in 0..<g.height {
+                                let row = padded + (g.padTop + iy) * padW + g.padLeft, o = dst + iy * g.width
+                                for ix in 0..<g.width { o[ix] = row[ix] }
+                            }
+                            if needWeight {
+                                // The next image's input copy expects a zero border again.
+                                padded.update(repeating: 0, count: padH * padW)
+                            }
                         }
                     }
                     if needWeight, let dwp = dwb.baseAddress {
-                        for i in 0..<count {
-                            im2col2D(xp + ((first + i) * cin + gi * cg) * g.inPixels, channels: cg, channelStride: g.inPixels, g, into: col,
-                                     rowStride: width, columnOffset: i * pixels)
-                        }
-                        // dW[g] += dY[g] · colᵀ
-                        sgemm(transB: true, m: coutg, n: k, k: width, a: dyc, lda: width, b: col, ldb: width,
-                              beta: 1, c: dwp + gi * coutg * k, ldc: k)
-                    }
-                    if needInput, let dxp = dxb.baseAddress {
-                        // dcol = W[g]ᵀ · dY[g], then scattered back onto the input planes.
-                        sgemm(transA: true, m: k, n: width, k: coutg, a: wp + gi * coutg * k, lda: k, b: dyc, ldb: width,
-                              c: col, ldc: width)
-                        for i in 0..<count {
-                            col2im2D(col, channels: cg, g, rowStride: width, columnOffset: i * pixels,
-                                     into: dxp + ((first + i) * cin + gi * cg) * g.inPixels)
-                        }
+                        for t in 0..<taps { dwp[ch * taps + t] = Float(sums[t]) }
                     }
                 }
-                first += count
             }
         } } } } }
-        return (needInput ? Tensor(shape: x.shape, scalars: dx) : nil,
-                needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+        return (needInput ? dx : nil, needWeight ? dw : nil)
     }
 }

@@ -5,31 +5,32 @@ enum ElementwiseGradients {
     /// dy · f'(x) for an activation op f with output y = f(x) (a fused one passes `activation.op`).
     /// Kinks take the one-sided derivative that the forward's branch implies (Relu'(0) = 0, as PyTorch).
     static func activation(_ f: Op, x: Tensor, y: Tensor, dy: Tensor) -> Tensor {
-        var d = dy
-        d.scalars.withUnsafeMutableBufferPointer { o in
+        // Elementwise: chunks of the tensor go to the threads, each element computed alone.
+        return Tensor.filled(shape: dy.shape) { o in
+            dy.scalars.withUnsafeBufferPointer { dp in
             x.scalars.withUnsafeBufferPointer { xp in
-                y.scalars.withUnsafeBufferPointer { yp in
+            y.scalars.withUnsafeBufferPointer { yp in
+                Parallel.forEachChunk(o.count) { r in
                     switch f {
-                    case .relu: for i in o.indices { o[i] = xp[i] > 0 ? o[i] : 0 }
-                    case .leakyRelu(let alpha): for i in o.indices { o[i] *= xp[i] < 0 ? alpha : 1 }
-                    case .clip(let lo, let hi): for i in o.indices { o[i] = (xp[i] > lo && xp[i] < hi) ? o[i] : 0 }
-                    case .sigmoid: for i in o.indices { o[i] *= yp[i] * (1 - yp[i]) }
+                    case .relu: for i in r { o[i] = xp[i] > 0 ? dp[i] : 0 }
+                    case .leakyRelu(let alpha): for i in r { o[i] = dp[i] * (xp[i] < 0 ? alpha : 1) }
+                    case .clip(let lo, let hi): for i in r { o[i] = (xp[i] > lo && xp[i] < hi) ? dp[i] : 0 }
+                    case .sigmoid: for i in r { o[i] = dp[i] * (yp[i] * (1 - yp[i])) }
                     case .hardSigmoid(let alpha, let beta):
-                        for i in o.indices {
+                        for i in r {
                             let t = alpha * xp[i] + beta
-                            o[i] *= (t > 0 && t < 1) ? alpha : 0
+                            o[i] = dp[i] * ((t > 0 && t < 1) ? alpha : 0)
                         }
                     case .hardSwish:
-                        for i in o.indices {
+                        for i in r {
                             let v = xp[i]
-                            o[i] *= v <= -3 ? 0 : (v >= 3 ? 1 : v / 3 + 0.5)
+                            o[i] = dp[i] * (v <= -3 ? 0 : (v >= 3 ? 1 : v / 3 + 0.5))
                         }
-                    default: break  // Identity-like: the gradient passes through.
+                    default: for i in r { o[i] = dp[i] }  // Identity-like: the gradient passes through.
                     }
                 }
-            }
+            } } }
         }
-        return d
     }
 
     /// Gradients of a broadcasting binary op with respect to both operands, each summed back to
@@ -43,7 +44,10 @@ enum ElementwiseGradients {
         let sb = rowMajorStrides(pb).enumerated().map { pb[$0.offset] == 1 ? 0 : $0.element }
         var da = [Float](repeating: 0, count: needs[0] ? a.count : 0)
         var db = [Float](repeating: 0, count: needs[1] ? b.count : 0)
-        // Same shapes (residual adds) skip the index arithmetic.
+        // Same shapes: an Add passes dy on to both (residual adds), the others skip the index arithmetic.
+        if op == .add && a.shape == shape && b.shape == shape {
+            return (needs[0] ? dy : nil, needs[1] ? dy : nil)
+        }
         if a.shape == shape && b.shape == shape {
             for i in 0..<dy.count {
                 let (ga, gb) = partials(op, a.scalars[i], b.scalars[i], dy.scalars[i])

@@ -33,6 +33,8 @@ public final class TrainableGraph {
     public var buffers: [String: Tensor]
     /// The momentum of the running statistics (ONNX's default 0.9).
     public var batchNormMomentum: Float = 0.9
+    /// When set, forward and backward passes add each node's time to it.
+    public var profile: TrainingProfile?
 
     let steps: [TrainingStep]
     let slotNames: [String]
@@ -47,6 +49,8 @@ public final class TrainableGraph {
             throw RuntimeError("the graph does not verify: \(error.description)")
         }
         self.graph = graph
+        // Every step allocates its values anew: keep freed memory in the process (no page faults).
+        RuntimeMemory.configure()
         var slotOf: [String: Int] = [:]
         var names: [String] = []
         func slot(_ name: String) -> Int {
@@ -145,7 +149,14 @@ public final class TrainableGraph {
                 case .symbol(let s): return symbols[s] ?? 0
                 }
             }
-            let (y, state) = step.forward(args, outputShape: shape, mode: mode, rng: &rng, momentum: batchNormMomentum)
+            let (y, state): (Tensor, SavedState)
+            if let profile {
+                (y, state) = profile.time("forward " + TrainingProfile.label(step.op)) {
+                    step.forward(args, outputShape: shape, mode: mode, rng: &rng, momentum: batchNormMomentum)
+                }
+            } else {
+                (y, state) = step.forward(args, outputShape: shape, mode: mode, rng: &rng, momentum: batchNormMomentum)
+            }
             values[step.output] = y
             saved[index] = state
             if case .batchNorm(_, _, let mean, let variance) = state, mode == .training {
@@ -197,7 +208,10 @@ public final class TrainableGraph {
                 return t
             }
             guard let y = tape.values[step.output] else { continue }
-            let dx = step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: step.inputs.map { needs[$0] })
+            let stepNeeds = step.inputs.map { needs[$0] }
+            let dx = profile?.time("backward " + TrainingProfile.label(step.op)) {
+                step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds)
+            } ?? step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds)
             for (s, g) in zip(step.inputs, dx) where needs[s] {
                 if let g { accumulate(&grads[s], g) }
             }
@@ -229,7 +243,9 @@ func accumulate(_ slot: inout Tensor?, _ g: Tensor) {
     slot = nil  // drop the extra reference so the add runs in place
     current.scalars.withUnsafeMutableBufferPointer { c in
         g.scalars.withUnsafeBufferPointer { d in
-            for i in 0..<min(c.count, d.count) { c[i] += d[i] }
+            Parallel.forEachChunk(min(c.count, d.count)) { r in
+                for i in r { c[i] += d[i] }
+            }
         }
     }
     slot = current

@@ -82,9 +82,17 @@ public final class Trainer {
         let input = network.graph.inputs[0].name, output = network.graph.outputs[0]
         let tape = try network.forward([input: batch.images], mode: .training, rng: &rng)
         let logits = try network.value(output, on: tape)
-        let loss = try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
+        let profile = network.profile
+        let loss = try profile?.time("loss") {
+            try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
+        } ?? Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
         let grads = try network.backward(tape, outputGradients: [output: loss.gradient])
-        optimizer.step(&network.parameters, gradients: grads, lr: learningRate)
+        if let profile {
+            profile.time("sgd") { optimizer.step(&network.parameters, gradients: grads, lr: learningRate) }
+            profile.steps += 1
+        } else {
+            optimizer.step(&network.parameters, gradients: grads, lr: learningRate)
+        }
         stepsDone += 1
         return (loss.loss, Losses.correctCount(logits: logits, labels: batch.labels))
     }
@@ -100,7 +108,8 @@ public final class Trainer {
         var lossSum = 0.0, correct = 0, seen = 0
         for (i, indices) in batches.enumerated() {
             if shouldStop() { return nil }
-            let batch = data.batch(indices, configuration.preprocessing, rng: &rng)
+            let batch = network.profile?.time("data") { data.batch(indices, configuration.preprocessing, rng: &rng) }
+                ?? data.batch(indices, configuration.preprocessing, rng: &rng)
             let lr = configuration.schedule.rate(step: stepsDone, totalSteps: total)
             let r = try step(batch, learningRate: lr, rng: &rng)
             guard r.loss.isFinite else {
