@@ -4,7 +4,8 @@
 import IR
 
 extension KernelBuilder {
-    /// GEMM tile sizes shared by the packing here and the helpers (CHelpers/SwiftHelpers).
+    /// GEMM tile sizes of the Swift helpers and of the fully connected panels (the C convolutions
+    /// choose a tile per layer, GemmTile.best).
     static let mr = 8, nr = 32
 
     func conv(_ a: ConvAttributes) throws {
@@ -32,7 +33,7 @@ extension KernelBuilder {
 
     /// Weights [Cout, K] of one group → MR-row blocks, k-major: block b holds rows b·MR…, as
     /// [K][MR], rows past Cout zero. This is the layout the GEMM tile reads with unit stride.
-    static func packRows(_ w: [Float], rows: Int, k: Int, rowOffset: Int = 0) -> [Float] {
+    static func packRows(_ w: [Float], rows: Int, k: Int, rowOffset: Int = 0, mr: Int = mr) -> [Float] {
         let padded = (rows + mr - 1) / mr * mr
         var out = [Float](repeating: 0, count: padded * k)
         for r in 0..<rows {
@@ -55,16 +56,21 @@ extension KernelBuilder {
         let pointwise = kh == 1 && kw == 1 && a.strides == [1, 1] && a.pads.allSatisfy { $0 == 0 }
         let key = step.inputs[1]
         let wData = constant(1)!.scalars
-        let mgPad = (mg + Self.mr - 1) / Self.mr * Self.mr
-        let bias = biasValues(cout)
         let cblas = options.cblas && lang == .c
+        let tile = GemmTile.best(m: mg, n: ohw, k: kg)
+        let mr = lang == .c ? tile.mr : Self.mr
+        let mgPad = (mg + mr - 1) / mr * mr
+        let bias = biasValues(cout)
         let wp = cblas ? packed("\(key)#plain", { wData })
-            : packed("\(key)#rows\(g)", { (0..<g).flatMap { Self.packRows(wData, rows: mg, k: kg, rowOffset: $0 * mg) } })
-        let bp = packed("\(step.inputs.count > 2 ? step.inputs[2] : key + "#nobias")#bias\(g)") {
+            : packed("\(key)#rows\(g)x\(mr)", { (0..<g).flatMap { Self.packRows(wData, rows: mg, k: kg, rowOffset: $0 * mg, mr: mr) } })
+        let bp = packed("\(step.inputs.count > 2 ? step.inputs[2] : key + "#nobias")#bias\(g)x\(mgPad)") {
             (0..<g).flatMap { gi in (0..<mgPad).map { $0 < mg ? bias[gi * mg + $0] : 0 } }
         }
         let src = x(0), dst = y()
-        let col = pointwise ? "" : scratch(kg * ohw)
+        let colFloats = pointwise ? 0 : kg * ohw
+        // A transposed C tile's ragged last columns go through a padded copy after the columns.
+        let padFloats = lang == .c && !cblas && tile.transposed && ohw % tile.nb != 0 ? kg * tile.nb : 0
+        let col = colFloats + padFloats > 0 ? scratch(colFloats + padFloats) : ""
         for b in 0..<n {
             for gi in 0..<g {
                 let xOff = b * c * h * w + gi * cg * h * w
@@ -81,8 +87,9 @@ extension KernelBuilder {
                     emit(.loop("i", mg, [.loop("j", ohw, [.let_("v", "\(out)[i * \(ohw) + j] + \(bv)[i]"),
                                                          .set("\(out)[i * \(ohw) + j]", act("v"))])]))
                 } else {
-                    emit(.call(helper("gemm"), ["\(mg)", "\(ohw)", "\(kg)", offset(wp, gi * mgPad * kg), bMat, "\(ohw)", out, "\(ohw)",
-                                                offset(bp, gi * mgPad)] + clampArgs))
+                    let pad = tile.transposed && lang == .c ? [padFloats > 0 ? offset(col, colFloats) : "(float *)0"] : []
+                    emit(.call(lang == .c ? gemmHelper(tile) : helper("gemm"), ["\(mg)", "\(ohw)", "\(kg)", offset(wp, gi * mgPad * kg), bMat, "\(ohw)", out, "\(ohw)",
+                                                offset(bp, gi * mgPad)] + clampArgs + pad))
                 }
             }
         }
@@ -190,7 +197,7 @@ extension KernelBuilder {
                 for j in 0..<kw {
                     let shift = i * dh * rowWidth + j * dw
                     let read = usePlane ? "\(base)[p + \(shift)]" : "\(base)p + \(shift)]"
-                    flat.append(.add("acc", "k\(i * kw + j) * \(read)"))
+                    flat.append(fma("acc", "k\(i * kw + j)", read))
                 }
             }
             flat.append(.set("\(t)[p]", "acc"))
@@ -204,7 +211,7 @@ extension KernelBuilder {
         var sum: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
         if unroll {
             for i in 0..<kh {
-                for j in 0..<kw { sum.append(.add("acc", "k\(i * kw + j) * \(tap("\(i * dh)", j * dw))")) }
+                for j in 0..<kw { sum.append(fma("acc", "k\(i * kw + j)", tap("\(i * dh)", j * dw))) }
             }
         } else {
             sum.append(.loop("i", kh, [.loop("j", kw, [.add("acc", "\(wts)[co * \(taps) + i * \(kw) + j] * \(tap("i * \(dh)", nil, jExpr: "j * \(dw)"))")])]))
