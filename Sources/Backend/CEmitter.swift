@@ -107,7 +107,7 @@ enum CEmitter {
         }
         c.line("static float \(p)_arena[\(max(asm.plan.arenaFloats, 1))] \(P)_ALIGNED;")
         c.line()
-        for hname in CHelpers.order where asm.helpers.contains(hname) { c.verbatim(CHelpers.text(hname, prefix: p)) }
+        for hname in CHelpers.ordered(asm.helpers) { c.verbatim(CHelpers.text(hname, prefix: p)) }
 
         for (i, k) in asm.kernels.enumerated() {
             let step = program.steps[i]

@@ -81,10 +81,26 @@ final class KernelBuilder {
         return "s"
     }
 
-    /// The name of a shared helper function, marking it as needed.
+    /// The name of a shared helper function, marking it (and, in C, the multiply-add selection it
+    /// uses) as needed.
     func helper(_ name: String) -> String {
         helpers.insert(name)
+        if lang == .c, name == "panel" { helpers.insert("simd") }
         return lang == .c ? "\(options.prefix)_\(name)" : name
+    }
+
+    /// The C GEMM driver of tile shape `t`, marking it and its tiles as needed.
+    func gemmHelper(_ t: GemmTile) -> String {
+        helpers.formUnion(CHelpers.gemm(t))
+        return "\(options.prefix)_gemm_\(t.name)"
+    }
+
+    /// `acc += a · b` as one fused multiply-add where the C target has one (the P_FMA macro of the
+    /// "simd" helper); Swift keeps `+=`.
+    func fma(_ acc: String, _ a: String, _ b: String) -> Stmt {
+        guard lang == .c else { return .add(acc, "\(a) * \(b)") }
+        helpers.insert("simd")
+        return .set(acc, "\(options.prefix.uppercased())_FMA(\(a), \(b), \(acc))")
     }
 
     /// The expression `v` with the step's activation applied.

@@ -4,7 +4,8 @@
 import IR
 
 extension KernelBuilder {
-    /// GEMM tile sizes shared by the packing here and the helpers (CHelpers/SwiftHelpers).
+    /// GEMM tile sizes of the Swift helpers and of the fully connected panels (the C convolutions
+    /// choose a tile per layer, GemmTile.best).
     static let mr = 8, nr = 32
 
     func conv(_ a: ConvAttributes) throws {
@@ -32,7 +33,7 @@ extension KernelBuilder {
 
     /// Weights [Cout, K] of one group → MR-row blocks, k-major: block b holds rows b·MR…, as
     /// [K][MR], rows past Cout zero. This is the layout the GEMM tile reads with unit stride.
-    static func packRows(_ w: [Float], rows: Int, k: Int, rowOffset: Int = 0) -> [Float] {
+    static func packRows(_ w: [Float], rows: Int, k: Int, rowOffset: Int = 0, mr: Int = mr) -> [Float] {
         let padded = (rows + mr - 1) / mr * mr
         var out = [Float](repeating: 0, count: padded * k)
         for r in 0..<rows {
@@ -55,16 +56,21 @@ extension KernelBuilder {
         let pointwise = kh == 1 && kw == 1 && a.strides == [1, 1] && a.pads.allSatisfy { $0 == 0 }
         let key = step.inputs[1]
         let wData = constant(1)!.scalars
-        let mgPad = (mg + Self.mr - 1) / Self.mr * Self.mr
-        let bias = biasValues(cout)
         let cblas = options.cblas && lang == .c
+        let tile = GemmTile.best(m: mg, n: ohw, k: kg)
+        let mr = lang == .c ? tile.mr : Self.mr
+        let mgPad = (mg + mr - 1) / mr * mr
+        let bias = biasValues(cout)
         let wp = cblas ? packed("\(key)#plain", { wData })
-            : packed("\(key)#rows\(g)", { (0..<g).flatMap { Self.packRows(wData, rows: mg, k: kg, rowOffset: $0 * mg) } })
-        let bp = packed("\(step.inputs.count > 2 ? step.inputs[2] : key + "#nobias")#bias\(g)") {
+            : packed("\(key)#rows\(g)x\(mr)", { (0..<g).flatMap { Self.packRows(wData, rows: mg, k: kg, rowOffset: $0 * mg, mr: mr) } })
+        let bp = packed("\(step.inputs.count > 2 ? step.inputs[2] : key + "#nobias")#bias\(g)x\(mgPad)") {
             (0..<g).flatMap { gi in (0..<mgPad).map { $0 < mg ? bias[gi * mg + $0] : 0 } }
         }
         let src = x(0), dst = y()
-        let col = pointwise ? "" : scratch(kg * ohw)
+        let colFloats = pointwise ? 0 : kg * ohw
+        // A transposed C tile's ragged last columns go through a padded copy after the columns.
+        let padFloats = lang == .c && !cblas && tile.transposed && ohw % tile.nb != 0 ? kg * tile.nb : 0
+        let col = colFloats + padFloats > 0 ? scratch(colFloats + padFloats) : ""
         for b in 0..<n {
             for gi in 0..<g {
                 let xOff = b * c * h * w + gi * cg * h * w
@@ -81,8 +87,9 @@ extension KernelBuilder {
                     emit(.loop("i", mg, [.loop("j", ohw, [.let_("v", "\(out)[i * \(ohw) + j] + \(bv)[i]"),
                                                          .set("\(out)[i * \(ohw) + j]", act("v"))])]))
                 } else {
-                    emit(.call(helper("gemm"), ["\(mg)", "\(ohw)", "\(kg)", offset(wp, gi * mgPad * kg), bMat, "\(ohw)", out, "\(ohw)",
-                                                offset(bp, gi * mgPad)] + clampArgs))
+                    let pad = tile.transposed && lang == .c ? [padFloats > 0 ? offset(col, colFloats) : "(float *)0"] : []
+                    emit(.call(lang == .c ? gemmHelper(tile) : helper("gemm"), ["\(mg)", "\(ohw)", "\(kg)", offset(wp, gi * mgPad * kg), bMat, "\(ohw)", out, "\(ohw)",
+                                                offset(bp, gi * mgPad)] + clampArgs + pad))
                 }
             }
         }
@@ -139,7 +146,7 @@ extension KernelBuilder {
 
     /// Depthwise 2-d convolution (group = C, Cout = C·multiplier), computed directly: each channel
     /// is copied into a zero-bordered plane, then every output is the sum of its taps, unrolled,
-    /// over a row (which vectorizes for stride 1).
+    /// over a row (which vectorizes).
     private func depthwise(_ a: ConvAttributes, xs: [Int], ys: [Int]) {
         let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3])
         let (cout, oh, ow) = (ys[1], ys[2], ys[3])
@@ -149,48 +156,60 @@ extension KernelBuilder {
         let (pt, pl, pb, pr) = (a.pads[0], a.pads[1], a.pads[2], a.pads[3])
         let (dh, dw) = (a.dilations[0], a.dilations[1])
         let hp = h + pt + pb, wpd = w + pl + pr
-        // With a column stride, the plane is stored as `sw` phases (columns ≡ p mod sw), so every
-        // tap of a row reads consecutive floats and the row loop vectorizes as for stride 1.
-        let phases = sw
-        let wq = (wpd + sw - 1) / sw
-        let usePlane = a.pads.contains { $0 != 0 } || sw > 1
+        // With strides, the padded plane is stored as sh·sw phases (rows ≡ a mod sh, columns ≡ b
+        // mod sw), so every tap of an output row reads consecutive floats of one phase and the
+        // loops vectorize as for stride 1.
+        let phases = sh * sw
+        let hq = (hp + sh - 1) / sh, wq = (wpd + sw - 1) / sw
+        let usePlane = a.pads.contains { $0 != 0 } || sw > 1 || sh > 1
         let src = x(0), wts = x(1), dst = y()
         let bias = step.inputs.count > 2 ? x(2) : nil
-        let plane = usePlane ? scratch(phases * hp * wq) : ""
-        if usePlane { emit(.loop("i", phases * hp * wq, [.set("\(plane)[i]", lang.f(0))])) }
+        let planeFloats = phases * hq * wq
+        let plane = usePlane ? scratch(planeFloats) : ""
+        if usePlane { emit(.loop("i", planeFloats, [.set("\(plane)[i]", lang.f(0))])) }
         let taps = kh * kw
         var body: [Stmt] = [.int("ci", mult == 1 ? "co" : "co / \(mult)")]
         if usePlane {
-            let target = sw == 1 ? "\(plane)[(r + \(pt)) * \(wq) + e + \(pl)]"
-                : "\(plane)[((e + \(pl)) % \(sw)) * \(hp * wq) + (r + \(pt)) * \(wq) + (e + \(pl)) / \(sw)]"
-            body.append(.loop("r", h, [.loop("e", w, [.set(target, "\(src)[(b * \(c) + ci) * \(h * w) + r * \(w) + e]")])]))
-        }
-        /// The element read by tap (i, j) for output (oh, ow), as an expression.
-        func tap(_ i: String, _ j: Int?, jExpr: String = "") -> String {
-            if !usePlane { return "\(src)[(b * \(c) + ci) * \(h * w) + (oh * \(sh) + \(i)) * \(w) + ow + \(j.map(String.init) ?? jExpr)]" }
-            guard let j else {
-                return "\(plane)[((\(jExpr)) % \(sw)) * \(hp * wq) + (oh * \(sh) + \(i)) * \(wq) + ow + (\(jExpr)) / \(sw)]"
+            // Padded row r' = pa + u·sh holds input row r' − pt; the loops bounds are literals, so
+            // the copies have no division and no bounds checks.
+            for pa in 0..<sh {
+                let u0 = max(0, (pt - pa + sh - 1) / sh), u1 = min(hq, (h + pt - pa + sh - 1) / sh)
+                guard u1 > u0 else { continue }
+                for pb in 0..<sw {
+                    let v0 = max(0, (pl - pb + sw - 1) / sw), v1 = min(wq, (w + pl - pb + sw - 1) / sw)
+                    guard v1 > v0 else { continue }
+                    let base = (pa * sw + pb) * hq * wq
+                    let row = sh == 1 ? "u - \(pt - pa)" : "u * \(sh) + \(pa - pt)"
+                    let col = sw == 1 ? "v + \(pb - pl)" : "v * \(sw) + \(pb - pl)"
+                    body.append(.range("u", "\(u0)", "\(u1)", [.range("v", "\(v0)", "\(v1)", [
+                        .set("\(plane)[\(base) + u * \(wq) + v]", "\(src)[(b * \(c) + ci) * \(h * w) + (\(row)) * \(w) + \(col)]"),
+                    ])]))
+                }
             }
-            return "\(plane)[\((j % sw) * hp * wq) + (oh * \(sh) + \(i)) * \(wq) + ow + \(j / sw)]"
+        }
+        /// Plane offset of tap (i, j) relative to output (0, 0), for literal taps.
+        func shift(_ i: Int, _ j: Int) -> Int {
+            let (ti, tj) = (i * dh, j * dw)
+            return ((ti % sh) * sw + tj % sw) * hq * wq + (ti / sh) * wq + tj / sw
         }
         let unroll = taps <= 25
         if unroll { for t in 0..<taps { body.append(.let_("k\(t)", "\(wts)[co * \(taps) + \(t)]")) } }
-        if unroll, sh == 1, sw == 1 {
-            // Stride 1: output (oh, ow) and tap (i, j) read plane element (oh + i·dh)·wq + ow + j·dw,
-            // so over the flat index p = oh·wq + ow every tap is one contiguous run. One long loop
-            // over p vectorizes fully even for 7-wide rows (the wq − ow columns past each row's
-            // end are computed and dropped); a second pass copies the valid columns out.
+        if unroll {
+            // Output (oh, ow) and tap (i, j) read plane element shift(i, j) + oh·wq + ow, so over
+            // the flat index p = oh·wq + ow every tap is one contiguous run. One long loop over p
+            // vectorizes fully even for 7-wide rows (the wq − ow columns past each row's end are
+            // computed and dropped); a second pass copies the valid columns out.
             let rowWidth = usePlane ? wq : w
             let base = usePlane ? plane : "\(src)[(b * \(c) + ci) * \(h * w) + "
             let count = (oh - 1) * rowWidth + ow
-            let temp = scratch((usePlane ? phases * hp * wq : 0) + count)
-            let t = usePlane ? "(\(temp) + \(phases * hp * wq))" : temp
+            let temp = scratch((usePlane ? planeFloats : 0) + count)
+            let t = usePlane ? "(\(temp) + \(planeFloats))" : temp
             var flat: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
             for i in 0..<kh {
                 for j in 0..<kw {
-                    let shift = i * dh * rowWidth + j * dw
-                    let read = usePlane ? "\(base)[p + \(shift)]" : "\(base)p + \(shift)]"
-                    flat.append(.add("acc", "k\(i * kw + j) * \(read)"))
+                    let off = usePlane ? shift(i, j) : i * dh * w + j * dw
+                    let read = usePlane ? "\(base)[p + \(off)]" : "\(base)p + \(off)]"
+                    flat.append(fma("acc", "k\(i * kw + j)", read))
                 }
             }
             flat.append(.set("\(t)[p]", "acc"))
@@ -201,15 +220,15 @@ extension KernelBuilder {
             emit(.loop("b", n, [.loop("co", cout, body)]))
             return
         }
-        var sum: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
-        if unroll {
-            for i in 0..<kh {
-                for j in 0..<kw { sum.append(.add("acc", "k\(i * kw + j) * \(tap("\(i * dh)", j * dw))")) }
-            }
-        } else {
-            sum.append(.loop("i", kh, [.loop("j", kw, [.add("acc", "\(wts)[co * \(taps) + i * \(kw) + j] * \(tap("i * \(dh)", nil, jExpr: "j * \(dw)"))")])]))
-        }
-        sum.append(.set("\(dst)[(b * \(cout) + co) * \(oh * ow) + oh * \(ow) + ow]", act("acc")))
+        // Large kernels: tap loops, the phase and offset of each tap computed.
+        let read = usePlane
+            ? "\(plane)[(((i * \(dh)) % \(sh)) * \(sw) + (j * \(dw)) % \(sw)) * \(hq * wq) + (oh + (i * \(dh)) / \(sh)) * \(wq) + ow + (j * \(dw)) / \(sw)]"
+            : "\(src)[(b * \(c) + ci) * \(h * w) + (oh + i * \(dh)) * \(w) + ow + j * \(dw)]"
+        let sum: [Stmt] = [
+            .var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0)),
+            .loop("i", kh, [.loop("j", kw, [fma("acc", "\(wts)[co * \(taps) + i * \(kw) + j]", read)])]),
+            .set("\(dst)[(b * \(cout) + co) * \(oh * ow) + oh * \(ow) + ow]", act("acc")),
+        ]
         body.append(.loop("oh", oh, [.loop("ow", ow, sum)]))
         emit(.loop("b", n, [.loop("co", cout, body)]))
     }

@@ -1,0 +1,323 @@
+// CGemm: the C GEMM of convolutions: register-tile shapes chosen per layer, the micro-kernel of
+// each shape (AVX2+FMA intrinsics where the compiler targets them, portable C elsewhere) and the
+// cache-blocked driver.
+
+/// One register tile of the C GEMM. Plain tiles: `mr` rows of A (broadcast) times `nv` 8-float
+/// vectors of B's columns. Transposed tiles (`transposed`): `mr` = 8·`nv` rows of A (vectors)
+/// times `nb` columns of B (broadcast), for maps too small to fill vectors of columns: a 7×7 map
+/// is 49 columns, 7 tiles of 7, where plain tiles compute 56. A is packed in `mr`-row blocks, so
+/// the shape is fixed when the weights are packed.
+struct GemmTile: Hashable, Comparable {
+    var mr: Int
+    var nv: Int
+    var transposed = false
+    var nb = 0
+    /// Columns of one tile.
+    var nr: Int { transposed ? nb : nv * 8 }
+    var name: String { transposed ? "t\(mr)x\(nb)" : "\(mr)x\(nr)" }
+
+    static func < (a: GemmTile, b: GemmTile) -> Bool { (a.transposed ? 1 : 0, a.mr, a.nv, a.nb) < (b.transposed ? 1 : 0, b.mr, b.nv, b.nb) }
+
+    static func transposed(mv: Int, nb: Int) -> GemmTile { GemmTile(mr: 8 * mv, nv: mv, transposed: true, nb: nb) }
+
+    /// Every shape whose accumulators, loaded vectors and one broadcast fit 16 vector registers
+    /// (AVX2's ymm file; NEON has 32), at most 12 accumulators.
+    static let candidates: [GemmTile] = {
+        var all: [GemmTile] = []
+        for mr in 1...8 {
+            for nv in 1...3 where mr * nv <= 12 && mr * nv + nv + 1 <= 16 { all.append(GemmTile(mr: mr, nv: nv)) }
+        }
+        for mv in 1...2 {
+            for nb in 1...12 where mv * nb <= 12 && mv * nb + mv + 1 <= 16 { all.append(transposed(mv: mv, nb: nb)) }
+        }
+        return all
+    }()
+
+    /// Accumulator vectors, vectors loaded and scalars broadcast per k step.
+    private var counts: (acc: Int, loads: Int, broadcasts: Int) {
+        transposed ? (nv * nb, nv, nb) : (mr * nv, nv, mr)
+    }
+
+    /// Estimated cycles of one k step: one vector FMA per accumulator, or the loads (a broadcast
+    /// is one load, a vector two 128-bit ones, two per cycle) when they are the bound, plus loop
+    /// overhead.
+    func stepCost() -> Double {
+        let c = counts
+        return max(Double(c.acc), Double(2 * c.loads + c.broadcasts) / 2) + 1
+    }
+
+    /// Estimated cycles of storing one tile: vector stores, or about four cycles per element for
+    /// the transposed tiles, whose vectors run down C's columns (fitted on this Zen core: with
+    /// less, the 576×49×96 layer of the MobileNetV2 bench model took transposed tiles and ran 2×
+    /// slower than with plain ones).
+    var epilogueCost: Double { transposed ? Double(4 * mr * nb + 20) : Double(4 * mr * nv + 20) }
+
+    /// The tile for an m×n×k product: the shape with the least estimated time, counting the rows
+    /// past m in the last row block, the padded last column panel (computed and dropped) and each
+    /// tile's epilogue. So a 16-row layer takes 4-row tiles (no padded rows), a layer of a few
+    /// output channels takes tiles of exactly its rows, and a 7×7 map takes transposed tiles of 7
+    /// columns.
+    static func best(m: Int, n: Int, k: Int) -> GemmTile {
+        func cost(_ t: GemmTile) -> Double {
+            let rowBlocks = Double((m + t.mr - 1) / t.mr)
+            let full = Double(n / t.nr), rem = n % t.nr
+            var perBlock = full * (Double(k) * t.stepCost() + t.epilogueCost)
+            if rem > 0 {
+                let tail = t.transposed ? t : GemmTile(mr: t.mr, nv: (rem + 7) / 8)
+                perBlock += Double(k) * tail.stepCost() + tail.epilogueCost + Double(k * tail.nr) / 8
+            }
+            return rowBlocks * perBlock
+        }
+        return candidates.min { a, b in
+            let (ca, cb) = (cost(a), cost(b))
+            return ca != cb ? ca < cb : a < b
+        }!
+    }
+}
+
+enum CGemm {
+    /// The SIMD and multiply-add selection every vectorized helper starts from. Under -std=c99 gcc
+    /// does not contract a·b + c into a fused multiply-add, so the kernels ask for one with fmaf
+    /// where the target has it (C99's FP_FAST_FMAF, or the compiler's FMA flag), and use AVX2+FMA
+    /// intrinsics for the GEMM tiles where the compiler targets them: gcc's auto-vectorizer splits
+    /// small register tiles into 128-bit pieces and spills (measured 5 to 27 GFLOP/s against 39 for
+    /// the intrinsic tile on a Zen core).
+    static func prelude(_ p: String) -> String {
+        let P = p.uppercased()
+        return """
+        #if defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+        #define \(P)_FMA(a, b, c) fmaf(a, b, c)
+        #else
+        #define \(P)_FMA(a, b, c) ((a) * (b) + (c))
+        #endif
+        #if defined(__AVX__) && defined(__FMA__)
+        #include <immintrin.h>
+        #define \(P)_AVX_FMA 1
+        #else
+        #define \(P)_AVX_FMA 0
+        #endif
+
+        """
+    }
+
+    /// The micro-kernel of one tile shape: C[0..mr)[0..nr) = clamp(A·B + (first ? bias : C)) for a
+    /// k-major packed A block and a B with row stride ldb. The whole tile is always computed (A's
+    /// padded rows are zero, B's ragged panel is zero-padded by the driver); only an edge tile's
+    /// stores are bounded. Accumulators start at zero and the bias or partial sums are added once
+    /// at the end, so the k loop is only multiply-adds.
+    static func tile(_ p: String, _ t: GemmTile) -> String {
+        if t.transposed { return transposedTile(p, t) }
+        let P = p.uppercased(), MR = t.mr, NR = t.nr, NV = t.nv
+        let accs = (0..<MR).flatMap { i in (0..<NV).map { "c\(i)_\($0)" } }
+        var simd: [String] = []
+        simd.append("__m256 \(accs.map { "\($0) = _mm256_setzero_ps()" }.joined(separator: ", "));")
+        simd.append("for (int q = 0; q < k; ++q) {")
+        simd.append("    const float *restrict bq = b + q * ldb;")
+        simd.append("    const float *restrict aq = a + q * \(MR);")
+        simd.append("    const __m256 " + (0..<NV).map { "b\($0) = _mm256_loadu_ps(bq\($0 == 0 ? "" : " + \($0 * 8)"))" }.joined(separator: ", ") + ";")
+        for i in 0..<MR {
+            simd.append("    const __m256 a\(i) = _mm256_broadcast_ss(aq + \(i));")
+            for v in 0..<NV { simd.append("    c\(i)_\(v) = _mm256_fmadd_ps(a\(i), b\(v), c\(i)_\(v));") }
+        }
+        simd.append("}")
+        simd.append("if (mr == \(MR) && nr == \(NR)) {")
+        simd.append("    /* max(lo, x) and min(hi, x) return x when it is NaN, as the scalar clamp does. */")
+        simd.append("    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);")
+        for i in 0..<MR {
+            simd.append("    {")
+            simd.append("        float *restrict ci = c + \(i) * ldc;")
+            simd.append("        const __m256 bi = _mm256_set1_ps(bias[\(i)]);")
+            for v in 0..<NV {
+                let at = v == 0 ? "ci" : "ci + \(v * 8)"
+                simd.append("        _mm256_storeu_ps(\(at), _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c\(i)_\(v), first ? bi : _mm256_loadu_ps(\(at))))));")
+            }
+            simd.append("    }")
+        }
+        simd.append("    return;")
+        simd.append("}")
+        for i in 0..<MR {
+            for v in 0..<NV { simd.append("_mm256_storeu_ps(acc[\(i)]\(v == 0 ? "" : " + \(v * 8)"), c\(i)_\(v));") }
+        }
+        let simdText = simd.map { "    " + $0 }.joined(separator: "\n")
+        return """
+        static void \(p)_tile_\(t.name)(int k, const float *restrict a, const float *restrict b, int ldb, float *restrict c, int ldc,
+                                 int first, const float *restrict bias, float lo, float hi, int mr, int nr)
+        {
+            float acc[\(MR)][\(NR)];
+        #if \(P)_AVX_FMA
+        \(simdText)
+        #else
+            for (int i = 0; i < \(MR); ++i) {
+                for (int j = 0; j < \(NR); ++j) acc[i][j] = 0.0f;
+            }
+            for (int q = 0; q < k; ++q) {
+                const float *restrict bq = b + q * ldb;
+                const float *restrict aq = a + q * \(MR);
+                for (int i = 0; i < \(MR); ++i) {
+                    const float av = aq[i];
+                    for (int j = 0; j < \(NR); ++j) acc[i][j] = \(P)_FMA(av, bq[j], acc[i][j]);
+                }
+            }
+        #endif
+            for (int i = 0; i < mr; ++i) {
+                float *restrict ci = c + i * ldc;
+                const float bi = bias[i];
+                for (int j = 0; j < nr; ++j) {
+                    float v = acc[i][j] + (first ? bi : ci[j]);
+                    v = v < lo ? lo : v;
+                    v = v > hi ? hi : v;
+                    ci[j] = v;
+                }
+            }
+        }
+
+        """
+    }
+
+    /// The tiles a driver of shape `t` calls: itself and the narrower ones of its last panel.
+    static func tiles(of t: GemmTile) -> [GemmTile] { t.transposed ? [t] : (1...t.nv).map { GemmTile(mr: t.mr, nv: $0) } }
+
+    /// The micro-kernel of a transposed tile: C[0..mr)[0..nb) = clamp(A·B + bias), the
+    /// accumulators holding 8 rows of one column each; B's columns are broadcast, at stride ldb.
+    /// The stores go through a local tile, one element at a time (C is row-major).
+    static func transposedTile(_ p: String, _ t: GemmTile) -> String {
+        let P = p.uppercased(), MR = t.mr, NB = t.nb, NV = t.nv
+        let accs = (0..<NB).flatMap { j in (0..<NV).map { "c\(j)_\($0)" } }
+        var simd: [String] = []
+        simd.append("__m256 \(accs.map { "\($0) = _mm256_setzero_ps()" }.joined(separator: ", "));")
+        simd.append("for (int q = 0; q < k; ++q) {")
+        simd.append("    const float *restrict bq = b + q * ldb;")
+        simd.append("    const float *restrict aq = a + q * \(MR);")
+        simd.append("    const __m256 " + (0..<NV).map { "a\($0) = _mm256_loadu_ps(aq\($0 == 0 ? "" : " + \($0 * 8)"))" }.joined(separator: ", ") + ";")
+        for j in 0..<NB {
+            simd.append("    const __m256 b\(j) = _mm256_broadcast_ss(bq + \(j));")
+            for v in 0..<NV { simd.append("    c\(j)_\(v) = _mm256_fmadd_ps(a\(v), b\(j), c\(j)_\(v));") }
+        }
+        simd.append("}")
+        for j in 0..<NB {
+            for v in 0..<NV { simd.append("_mm256_storeu_ps(acc[\(j)]\(v == 0 ? "" : " + \(v * 8)"), c\(j)_\(v));") }
+        }
+        let simdText = simd.map { "    " + $0 }.joined(separator: "\n")
+        return """
+        static void \(p)_tile_\(t.name)(int k, const float *restrict a, const float *restrict b, int ldb, float *restrict c, int ldc,
+                                 const float *restrict bias, float lo, float hi, int mr, int nb)
+        {
+            float acc[\(NB)][\(MR)];
+        #if \(P)_AVX_FMA
+        \(simdText)
+        #else
+            for (int j = 0; j < \(NB); ++j) {
+                for (int i = 0; i < \(MR); ++i) acc[j][i] = 0.0f;
+            }
+            for (int q = 0; q < k; ++q) {
+                const float *restrict bq = b + q * ldb;
+                const float *restrict aq = a + q * \(MR);
+                for (int j = 0; j < \(NB); ++j) {
+                    const float bv = bq[j];
+                    for (int i = 0; i < \(MR); ++i) acc[j][i] = \(P)_FMA(aq[i], bv, acc[j][i]);
+                }
+            }
+        #endif
+            for (int i = 0; i < mr; ++i) {
+                float *restrict ci = c + i * ldc;
+                const float bi = bias[i];
+                for (int j = 0; j < nb; ++j) {
+                    float v = acc[j][i] + bi;
+                    v = v < lo ? lo : v;
+                    v = v > hi ? hi : v;
+                    ci[j] = v;
+                }
+            }
+        }
+
+        """
+    }
+
+    /// The driver of a transposed tile: column tiles outside, row blocks inside (B's columns
+    /// stay in cache across A's blocks); no depth blocking, as a k-major A block of 8 rows is read
+    /// as one stream. A ragged last column tile reads a zero-padded copy of B's last columns.
+    static func transposedDriver(_ p: String, _ t: GemmTile) -> String {
+        let MR = t.mr, NB = t.nb
+        return """
+        static void \(p)_gemm_\(t.name)(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
+                                 float *restrict c, int ldc, const float *restrict bias, float lo, float hi, float *restrict bt)
+        {
+            for (int j0 = 0; j0 < n; j0 += \(NB)) {
+                const int nb = n - j0 < \(NB) ? n - j0 : \(NB);
+                const float *bp = b + j0;
+                int ld = ldb;
+                if (nb < \(NB)) {
+                    for (int q = 0; q < k; ++q) {
+                        for (int j = 0; j < \(NB); ++j) bt[q * \(NB) + j] = j < nb ? bp[q * ldb + j] : 0.0f;
+                    }
+                    bp = bt;
+                    ld = \(NB);
+                }
+                for (int i0 = 0; i0 < m; i0 += \(MR)) {
+                    const int mr = m - i0 < \(MR) ? m - i0 : \(MR);
+                    \(p)_tile_\(t.name)(k, a + i0 * k, bp, ld, c + i0 * ldc + j0, ldc, bias + i0, lo, hi, mr, nb);
+                }
+            }
+        }
+
+        """
+    }
+
+    /// C = clamp(bias + A·B) for an A packed in MR-row blocks (k-major) and a row-major B.
+    ///
+    /// The driver walks KC×NC blocks of B (GotoBLAS order: columns, depth, rows, panels): a KC×NC
+    /// block of B stays in L2 while MR×KC blocks of A are reused from L1 across its panels. A
+    /// ragged last panel of B is copied into a zero-padded one of the fewest 8-column vectors that
+    /// hold it and runs through the tile of that width, so a 49-column map computes 56 columns,
+    /// not 64.
+    static func driver(_ p: String, _ t: GemmTile) -> String {
+        if t.transposed { return transposedDriver(p, t) }
+        let P = p.uppercased(), MR = t.mr, NR = t.nr
+        let nc = NR * max(1, 128 / NR)
+        var tail = ""
+        for w in tiles(of: t).reversed() {
+            let call = "\(p)_tile_\(w.name)(kc, ap, bt, \(w.nr), cp, ldc, first, bias + i0, l, h, mr, rem);"
+            tail += w.nv == 1 ? call : "if (tw == \(w.nr)) \(call)\n                    else "
+        }
+        return """
+        static void \(p)_gemm_\(t.name)(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
+                                 float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
+        {
+            float bt[\(P)_KC * \(NR)];
+            for (int jc = 0; jc < n; jc += \(nc)) {
+                const int nc = n - jc < \(nc) ? n - jc : \(nc);
+                for (int q0 = 0; q0 < k; q0 += \(P)_KC) {
+                    const int kc = k - q0 < \(P)_KC ? k - q0 : \(P)_KC;
+                    const int first = q0 == 0, last = q0 + kc == k;
+                    const float l = last ? lo : -INFINITY, h = last ? hi : INFINITY;
+                    const int full = nc / \(NR) * \(NR), rem = nc - full, tw = (rem + 7) / 8 * 8;
+                    if (rem > 0) {
+                        /* The ragged last panel, zero-padded to tw columns. */
+                        const float *bp = b + q0 * ldb + jc + full;
+                        for (int q = 0; q < kc; ++q) {
+                            for (int j = 0; j < tw; ++j) bt[q * tw + j] = j < rem ? bp[q * ldb + j] : 0.0f;
+                        }
+                    }
+                    for (int i0 = 0; i0 < m; i0 += \(MR)) {
+                        const int mr = m - i0 < \(MR) ? m - i0 : \(MR);
+                        const float *ap = a + i0 * k + q0 * \(MR);
+                        for (int j0 = 0; j0 < full; j0 += \(NR)) {
+                            \(p)_tile_\(t.name)(kc, ap, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, \(NR));
+                        }
+                        if (rem > 0) {
+                            float *cp = c + i0 * ldc + jc + full;
+                            \(tail)
+                        }
+                    }
+                }
+            }
+        }
+
+        """
+    }
+
+    /// The K blocking both the drivers use.
+    static func blocking(_ p: String) -> String {
+        "/* Cache blocking: the depth of a B block (its columns are the driver's). */\n#define \(p.uppercased())_KC 256\n\n"
+    }
+}
