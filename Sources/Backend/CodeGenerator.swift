@@ -58,7 +58,7 @@ public enum CodeGenerator {
         let files: [EmittedFile]
         switch target {
         case .c: files = DynamicCEmitter.emit(dyn, name: name, options: options, storage: storage, graphName: graph.name)
-        case .swift: throw BackendError("Swift code for staged graphs is not implemented yet (use --target c)")
+        case .swift: files = DynamicSwiftEmitter.emit(dyn, name: name, options: options, storage: storage, graphName: graph.name)
         }
         return EmitResult(files: files, arenaBytes: asm.plan.arenaFloats * 4, activationBytes: asm.activationFloats * 4, scratchBytes: asm.scratchFloats * 4,
                           weightBytes: bytes, weightStorage: storage, kernelCount: asm.kernels.count)
