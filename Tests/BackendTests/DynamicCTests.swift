@@ -33,7 +33,8 @@ final class DynamicCTests: XCTestCase {
     }
 
     /// Reads N images from argv[1]; argv[3] is the mode (0: default policy, 1: max_stage = 1,
-    /// 2: p_run); writes the logits to argv[4] and "exit macs label" lines to argv[5].
+    /// 2: p_run); writes the logits to argv[4] and "exit macs label" lines to argv[5]; argv[6] is
+    /// the weights file (file weights keep the sanitizer builds short).
     static func driver(_ p: String) -> String {
         let P = p.uppercased()
         return """
@@ -43,7 +44,7 @@ final class DynamicCTests: XCTestCase {
 
             int main(int argc, char **argv)
             {
-                if (argc != 6) return 2;
+                if (argc != 7) return 2;
                 long n = atol(argv[2]);
                 int mode = atoi(argv[3]);
                 float *in = (float *)malloc(sizeof(float) * (size_t)(n * \(P)_INPUT_SIZE));
@@ -55,6 +56,8 @@ final class DynamicCTests: XCTestCase {
                 if (!t) return 4;
                 \(p)_policy policy;
                 \(p)_default_policy(&policy);
+                if (\(p)_predict(in, out, 0, 0) != -1) return 7;
+                if (\(p)_load_weights(argv[6]) != 0) return 8;
                 if (mode == 1) policy.max_stage = 1;
                 /* Errors: a NULL input and a max_stage outside 1..STAGES. */
                 if (\(p)_predict(0, out, &policy, 0) != -3) return 7;
@@ -87,7 +90,7 @@ final class DynamicCTests: XCTestCase {
         let staged = try Self.stagedDefault()
         var folded = staged
         _ = try PassManager(pipeline: "fold-constants", verifyEach: false).run(&folded)
-        let result = try CodeGenerator.emit(folded, target: .c, name: "p", options: EmitOptions(prefix: "p"))
+        let result = try CodeGenerator.emit(folded, target: .c, name: "p", options: EmitOptions(prefix: "p", weights: .file))
         try Harness.write(result.files, to: work)
         let c = String(decoding: result.files[0].contents, as: UTF8.self)
         XCTAssertTrue(c.contains(" concats read in place, 0 copied"), "every stage's concat should be read in place")
@@ -101,7 +104,7 @@ final class DynamicCTests: XCTestCase {
         let input = staged.inputs[0].name
         let stages = staged.stageInfo!.stageCount
         for mode in 0...2 {
-            guard let r = TestSupport.run(work.appendingPathComponent("dyn").path, ["x.bin", "\(samples)", "\(mode)", "y.bin", "r.txt"], cwd: work),
+            guard let r = TestSupport.run(work.appendingPathComponent("dyn").path, ["x.bin", "\(samples)", "\(mode)", "y.bin", "r.txt", "p.bin"], cwd: work),
                   r.status == 0 else { return XCTFail("mode \(mode): the driver failed") }
             let y = try Harness.readRaw(work.appendingPathComponent("y.bin"))
             let lines = try String(contentsOf: work.appendingPathComponent("r.txt"), encoding: .utf8).split(separator: "\n")
