@@ -72,7 +72,7 @@ let package = Package(
             path: "Tests/PassesTests",
             exclude: ["Fixtures"]),  // the plugin package, built by a test
         .testTarget(
-            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "TestSupport", "NodeTestSupport"],
+            name: "BackendTests", dependencies: ["Backend", "ONNX", "IR", "Passes", "Runtime", "TestSupport", "NodeTestSupport"],
             path: "Tests/BackendTests",
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(

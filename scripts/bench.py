@@ -30,6 +30,13 @@ conv-BN-ReLU blocks (4 channels, 1x1 convs on 8x8 maps); the pass's own time fro
 4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant;
 removeNode's shift of the node array is what still grows faster).
 
+Dynamic: the default model (models/default.onnx) split into 3 stages with an exit after each
+(split-stages, insert-exits; thresholds chosen so a realistic share of the test images leaves
+early) over the whole Fashion-MNIST test set at batch 1, one thread: mean latency per image of the
+emitted dynamic C (p_predict, real early exit), of the emitted static C of the same model, and of
+onnxruntime on the static model; the realized speedup (static C / dynamic C) beside the MAC
+reduction (static MACs / mean dynamic MACs). Best of three alternating rounds of the mean.
+
 Training: `s2dc train` throughput (images per second, batch 128, 2 threads) on the runtime
 section's ResNet-20 and MobileNetV2-style models with Fashion-MNIST (forward, backward and SGD
 step, batch assembly included), its second epoch of 12 steps (--train-steps) so the first is the warm-up, against
@@ -43,7 +50,8 @@ fixed uniform partition (0.25, 0.5) of the ResNet-20 bench model written by hand
 MACs and its wall time. Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
 
 Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--train-steps N]
-                [--only import|runtime|backend|canonicalize|training|peer]
+                [--dynamic-images N]
+                [--only import|runtime|backend|dynamic|canonicalize|training|peer]
                 [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
 """
 import argparse
@@ -343,6 +351,126 @@ def bench_canonicalize(s2dc, work, repeat):
     print(f"  2000/500 = {ratio:.2f}x (linear: about 4; must be <= 6){'' if ratio <= 6 else '  FAILS the bound'}")
 
 
+DYNAMIC_DRIVER = r"""
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "%(p)s.h"
+
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+
+/* argv: images (n x INPUT_SIZE raw floats), n, labels out. Prints mean ms per image and, for a
+   dynamic model, the mean MACs and the exits per stage. */
+int main(int argc, char **argv)
+{
+    long n = atol(argv[2]);
+    float *in = malloc(sizeof(float) * (size_t)n * %(P)s_INPUT_SIZE);
+    static float out[%(OUT)s];
+    long long macs = 0;
+    long exits[17] = {0};
+    FILE *f = fopen(argv[1], "rb");
+    if (argc != 4 || !in || !f || fread(in, sizeof(float), (size_t)n * %(P)s_INPUT_SIZE, f) != (size_t)n * %(P)s_INPUT_SIZE) return 2;
+    fclose(f);
+    %(load)s
+    FILE *lab = fopen(argv[3], "w");
+    for (long i = 0; i < 20; ++i) %(call)s
+    double start = now_ms();
+    for (long i = 0; i < n; ++i) %(call)s
+    double ms = (now_ms() - start) / n;
+    for (long i = 0; i < n; ++i) { %(call)s %(record)s }
+    fclose(lab);
+    printf("%%.6f %%.1f", ms, (double)macs / n);
+    for (int s = 1; s <= %(S)s; ++s) printf(" %%ld", exits[s] / 1);
+    printf("\n");
+    return 0;
+}
+"""
+
+
+def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
+    """Dynamic C vs static C vs onnxruntime over the Fashion-MNIST test set at batch 1. The staged
+    model's stages are not trained as a supernet (stage 1's max softmax is about 0.18, stage 2's
+    about 0.57), so the thresholds are set low enough that a realistic share leaves early."""
+    import gzip
+    import json
+
+    import numpy as np
+    import onnxruntime as ort
+
+    root = os.path.dirname(HERE)
+    model = os.path.join(root, "models", "default.onnx")
+    data = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(os.path.join(data, "t10k-images-idx3-ubyte.gz")) as f:
+        images = (np.frombuffer(f.read(), np.uint8, offset=16).astype(np.float32) * np.float32(1 / 255)).reshape(-1, 1, 28, 28)
+    with gzip.open(os.path.join(data, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images, labels = images[:images_limit], labels[:images_limit]
+    n = len(images)
+    d = os.path.join(work, "dynamic")
+    os.makedirs(d, exist_ok=True)
+    x_path = os.path.join(d, "images.raw")
+    images.tofile(x_path)
+    staged = os.path.join(d, "default3.s2dir")
+    passes = f"canonicalize,split-stages{{stages=3}},insert-exits{{thresholds=[{thresholds}]}}"
+    subprocess.run([s2dc, "opt", model, f"--passes={passes}", "-o", staged], check=True, capture_output=True)
+    exes = {}
+    for kind, src, p in [("dynamic", staged, "dyn"), ("static", model, "sta")]:
+        out_dir = os.path.join(d, kind)
+        subprocess.run([s2dc, "emit", src, "--target", "c", "-o", out_dir, "--prefix", p, "--weights", "file"],
+                       check=True, capture_output=True)
+        load = f'if ({p}_load_weights("{os.path.join(out_dir, p + ".bin")}") != 0) return 3;'
+        if kind == "dynamic":
+            call = f"{p}_predict(in + i * {p.upper()}_INPUT_SIZE, out, 0, &r);"
+            record = 'macs += r.macs; exits[r.exit_stage] += 1; fprintf(lab, "%d\\n", r.label);'
+            src_c = DYNAMIC_DRIVER.replace("static float out", f"{p}_result r; static float out")
+            fields = {"OUT": f"{p.upper()}_CLASSES", "S": f"{p.upper()}_STAGES"}
+        else:
+            call = f"{p}_run(in + i * {p.upper()}_INPUT_SIZE, out);"
+            record = ('{ int l = 0; for (int k = 1; k < %s_OUTPUT_SIZE; ++k) if (out[k] > out[l]) l = k; fprintf(lab, "%%d\\n", l); }'
+                      % p.upper())
+            src_c = DYNAMIC_DRIVER
+            fields = {"OUT": f"{p.upper()}_OUTPUT_SIZE", "S": "0"}
+        with open(os.path.join(out_dir, "bench.c"), "w") as f:
+            f.write(src_c % dict(fields, p=p, P=p.upper(), load=load, call=call, record=record))
+        exe = os.path.join(out_dir, "bench")
+        subprocess.run(["gcc", "-O3", "-march=native", "-o", exe, os.path.join(out_dir, f"{p}.c"),
+                        os.path.join(out_dir, "bench.c"), "-lm"], check=True)
+        exes[kind] = exe
+    session = ort_single_thread_session(model)
+    best = {"dynamic": float("inf"), "static": float("inf"), "onnxruntime": float("inf")}
+    info = {}
+    for _ in range(3):
+        for kind, exe in exes.items():
+            lab = os.path.join(d, f"{kind}.labels")
+            fields = subprocess.run([exe, x_path, str(n), lab], check=True, capture_output=True, text=True).stdout.split()
+            best[kind] = min(best[kind], float(fields[0]))
+            info[kind] = (float(fields[1]), [int(v) for v in fields[2:]], np.loadtxt(lab, dtype=np.int64))
+        for i in range(20):
+            session.run(None, {"input": images[i:i + 1]})
+        start = time.perf_counter()
+        for i in range(n):
+            session.run(None, {"input": images[i:i + 1]})
+        best["onnxruntime"] = min(best["onnxruntime"], (time.perf_counter() - start) / n * 1000)
+    static_macs = json.loads(subprocess.run([s2dc, "inspect", model, "--json", "--batch", "1"], capture_output=True,
+                                            text=True, check=True).stdout)["totals"]["macs"]
+    mean_macs, exits, dyn_labels = info["dynamic"]
+    acc_dyn = float((dyn_labels == labels).mean())
+    acc_sta = float((info["static"][2] == labels).mean())
+    realized = best["static"] / best["dynamic"]
+    reduction = static_macs / mean_macs
+    print(f"dynamic: models/default.onnx in 3 stages, exit thresholds [{thresholds}], {n} Fashion-MNIST test images, "
+          f"batch 1, 1 thread, best of 3 rounds of the mean (gcc -O3 -march=native; onnxruntime {ort.__version__})")
+    print(f"  exits per stage {exits} ({100 * (n - exits[-1]) / n:.0f}% leave early); accuracy dynamic {acc_dyn:.4f}, "
+          f"static {acc_sta:.4f}")
+    for kind in ["dynamic", "static", "onnxruntime"]:
+        print(f"  {kind + (' C' if kind != 'onnxruntime' else ' (static)'):<22} {best[kind] * 1000:9.1f} us/image")
+    print(f"  MACs: static {static_macs}, dynamic mean {mean_macs:.0f}: reduction {reduction:.2f}x; "
+          f"realized speedup (static C / dynamic C) {realized:.2f}x = {realized / reduction:.2f} of the MAC reduction "
+          f"({'met' if realized >= 0.9 * reduction else 'MISSED'}, target 0.9); dynamic C / onnxruntime "
+          f"{best['dynamic'] / best['onnxruntime']:.2f} ({'met' if best['dynamic'] <= 0.4 * best['onnxruntime'] else 'MISSED'}, target 0.4)")
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -440,8 +568,9 @@ def main():
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
+    parser.add_argument("--dynamic-images", type=int, default=10000, help="test images in the dynamic section")
     parser.add_argument("--train-steps", type=int, default=12, help="timed steps per training run")
-    parser.add_argument("--only", choices=["import", "runtime", "backend", "canonicalize", "training", "peer"], help="run one section")
+    parser.add_argument("--only", choices=["import", "runtime", "backend", "dynamic", "canonicalize", "training", "peer"], help="run one section")
     parser.add_argument("--torch-python", default=os.environ.get("S2DC_TORCH_PYTHON"), help="a Python with torch (peer)")
     parser.add_argument("--peer-epochs", type=int, default=4)
     parser.add_argument("--peer-pretrain-epochs", type=int, default=0)
@@ -456,6 +585,8 @@ def main():
         bench_backend(s2dc, os.path.abspath(args.work), max(args.runs, 1))
     if args.only in (None, "canonicalize"):
         bench_canonicalize(s2dc, args.work, args.repeat)
+    if args.only in (None, "dynamic"):
+        bench_dynamic(s2dc, os.path.abspath(args.work), args.dynamic_images)
     if args.only in (None, "training"):
         bench_training(s2dc, args.work, args.repeat, max(1, args.train_steps))
     if args.only == "peer":  # never in the default run: it trains for a long time

@@ -36,7 +36,13 @@ struct Assembly {
     let storage: [String: Storage]
 
     init(graph: Graph, lang: Language, options: EmitOptions) throws {
-        let program = try Lowering.lower(graph)
+        try self.init(program: try Lowering.lower(graph), lang: lang, options: options)
+    }
+
+    /// Assembles a lowered program. Each of `contiguous` (value lists, from `ContiguousLayout`)
+    /// is laid out back to back in one arena block alive from its first member's step to its last
+    /// member's last use, so a view of the whole run (a concat) costs no copy.
+    init(program: Program, lang: Language, options: EmitOptions, contiguous: [[String]] = []) throws {
         for (name, t) in program.constants where t.isElided {
             throw BackendError("constant '\(name)' has no data (parsed from elided text)")
         }
@@ -67,18 +73,35 @@ struct Assembly {
         for o in program.outputs { lastUse[program.root(o)] = program.steps.count }
         var requests: [BufferRequest] = []
         var activations = 0
+        let runOf = Dictionary(contiguous.enumerated().flatMap { r, vs in vs.map { ($0, r) } }, uniquingKeysWith: { a, _ in a })
+        var runs = contiguous.indices.map { BufferRequest(id: "#run\($0)", size: 0, first: Int.max, last: 0) }
         for (i, (k, step)) in zip(kernels, program.steps).enumerated() {
             for out in step.outputs {
                 let n = program.count(out)
-                requests.append(BufferRequest(id: out, size: n, first: i, last: max(i, lastUse[out] ?? i)))
+                let request = BufferRequest(id: out, size: n, first: i, last: max(i, lastUse[out] ?? i))
                 activations += n
+                if let r = runOf[out] {
+                    runs[r].size += n
+                    runs[r].first = min(runs[r].first, request.first)
+                    runs[r].last = max(runs[r].last, request.last)
+                    continue
+                }
+                requests.append(request)
             }
             if k.scratchFloats > 0 {
                 requests.append(BufferRequest(id: "#scratch\(i)", size: k.scratchFloats, first: i, last: i))
             }
         }
+        requests += runs.filter { $0.first <= $0.last }
         let plan = MemoryPlanner.plan(requests)
         for r in requests where !r.id.hasPrefix("#") { storage[r.id] = .arena(plan.offsets[r.id]!) }
+        for (r, members) in contiguous.enumerated() {
+            guard var offset = plan.offsets["#run\(r)"] else { continue }
+            for v in members {
+                storage[v] = .arena(offset)
+                offset += program.count(v)
+            }
+        }
         self.program = program
         self.kernels = kernels
         self.weights = weights

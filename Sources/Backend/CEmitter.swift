@@ -80,6 +80,43 @@ enum CEmitter {
         if options.cblas { c.line("#include <cblas.h>") }
         if fileWeights { c.line("#include <stdio.h>") }
         c.line()
+        printDefinitions(asm, prefix: p, name: name, fileWeights: fileWeights, into: &c)
+
+        func pointer(_ s: Storage) -> String {
+            switch s {
+            case .input(let i): return inNames[i]
+            case .weights(let o): return o == 0 ? "\(p)_w" : "\(p)_w + \(o)"
+            case .arena(let o): return o == 0 ? "arena" : "arena + \(o)"
+            }
+        }
+        c.block("int \(p)_run_with_arena(\(runParams), float *arena)\n{") { b in
+            for n in inNames + outNames { b.line("(void)\(n);") }
+            b.line("(void)arena;")
+            if fileWeights { b.line("if (\(p)_w[\(weightCount)] != 1.0f) return -1;") }
+            for i in asm.kernels.indices { b.line(kernelCall(asm, i, prefix: p, pointer: pointer)) }
+            for (i, o) in program.outputs.enumerated() {
+                let n = program.count(o)
+                if n > 0 { b.line("for (int i = 0; i < \(n); ++i) \(outNames[i])[i] = (\(pointer(asm.place(o))))[i];") }
+            }
+            b.line("return 0;")
+        }
+        c.line()
+        c.block("int \(p)_run(\(runParams))\n{") { b in
+            b.line("return \(p)_run_with_arena(\((inNames + outNames).joined(separator: ", ")), \(p)_arena);")
+        }
+
+        var files = [EmittedFile(name: "\(name).c", contents: Array(c.text.utf8)),
+                     EmittedFile(name: "\(name).h", contents: Array(h.text.utf8))]
+        if fileWeights { files.append(EmittedFile(name: "\(name).bin", contents: WeightsFile.encode(asm.weights.data))) }
+        return files
+    }
+
+    /// The weights, the static arena, the helpers, one `static void p_k<i>` per kernel and the
+    /// weights loader: everything of a C file before its entry points.
+    static func printDefinitions(_ asm: Assembly, prefix p: String, name: String, fileWeights: Bool, into c: inout CodePrinter) {
+        let P = p.uppercased()
+        let program = asm.program
+        let weightCount = asm.weights.data.count
         c.line("#if defined(__GNUC__)")
         c.line("#define \(P)_ALIGNED __attribute__((aligned(64)))")
         c.line("#else")
@@ -136,45 +173,20 @@ enum CEmitter {
         }
 
         if fileWeights { c.verbatim(loader(p, name: name, count: weightCount)) }
+    }
 
-        func pointer(_ s: Storage) -> String {
-            switch s {
-            case .input(let i): return inNames[i]
-            case .weights(let o): return o == 0 ? "\(p)_w" : "\(p)_w + \(o)"
-            case .arena(let o): return o == 0 ? "arena" : "arena + \(o)"
+    /// The statement calling kernel `i`, its buffers named by `pointer`.
+    static func kernelCall(_ asm: Assembly, _ i: Int, prefix p: String, pointer: (Storage) -> String) -> String {
+        let step = asm.program.steps[i]
+        let args = asm.kernels[i].params.map { param -> String in
+            switch param {
+            case .input(let j): return pointer(asm.place(step.inputs[j]))
+            case .output(let j): return pointer(asm.place(step.outputs[j]))
+            case .weights: return "\(p)_w"
+            case .scratch: return pointer(.arena(asm.scratchOffset(i)))
             }
         }
-        c.block("int \(p)_run_with_arena(\(runParams), float *arena)\n{") { b in
-            for n in inNames + outNames { b.line("(void)\(n);") }
-            b.line("(void)arena;")
-            if fileWeights { b.line("if (\(p)_w[\(weightCount)] != 1.0f) return -1;") }
-            for (i, k) in asm.kernels.enumerated() {
-                let step = program.steps[i]
-                let args = k.params.map { param -> String in
-                    switch param {
-                    case .input(let j): return pointer(asm.place(step.inputs[j]))
-                    case .output(let j): return pointer(asm.place(step.outputs[j]))
-                    case .weights: return "\(p)_w"
-                    case .scratch: return pointer(.arena(asm.scratchOffset(i)))
-                    }
-                }
-                b.line("\(p)_k\(i)(\(args.joined(separator: ", ")));")
-            }
-            for (i, o) in program.outputs.enumerated() {
-                let n = program.count(o)
-                if n > 0 { b.line("for (int i = 0; i < \(n); ++i) \(outNames[i])[i] = (\(pointer(asm.place(o))))[i];") }
-            }
-            b.line("return 0;")
-        }
-        c.line()
-        c.block("int \(p)_run(\(runParams))\n{") { b in
-            b.line("return \(p)_run_with_arena(\((inNames + outNames).joined(separator: ", ")), \(p)_arena);")
-        }
-
-        var files = [EmittedFile(name: "\(name).c", contents: Array(c.text.utf8)),
-                     EmittedFile(name: "\(name).h", contents: Array(h.text.utf8))]
-        if fileWeights { files.append(EmittedFile(name: "\(name).bin", contents: WeightsFile.encode(asm.weights.data))) }
-        return files
+        return "\(p)_k\(i)(\(args.joined(separator: ", ")));"
     }
 
     static func loader(_ p: String, name: String, count: Int) -> String {

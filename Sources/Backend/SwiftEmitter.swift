@@ -32,44 +32,7 @@ enum SwiftEmitter {
             b.line("public static let arenaSize = \(asm.plan.arenaFloats)")
             b.line("static let weightCount = \(count)")
             b.line()
-            b.line("private let w: UnsafeMutablePointer<Float>")
-            b.line("private let arena: UnsafeMutablePointer<Float>")
-            b.line()
-            if fileWeights {
-                b.line("/// Errors of `init(weightsPath:)`.")
-                b.line("public enum WeightsError: Error { case unreadable, notThisModel }")
-                b.line()
-                b.line("/// Loads the weights from the `.bin` file written beside this source.")
-                b.block("public init(weightsPath: String) throws {") { i in
-                    i.line("guard let data = FileManager.default.contents(atPath: weightsPath) else { throw WeightsError.unreadable }")
-                    i.line("let header = Array(data.prefix(32))")
-                    i.line("var n: UInt64 = 0")
-                    i.line("if header.count == 32 { for j in (8..<16).reversed() { n = n << 8 | UInt64(header[j]) } }")
-                    i.line("guard header.count == 32, header.prefix(8).elementsEqual(\"S2DCWTS1\".utf8), n == UInt64(\(T).weightCount),")
-                    i.line("      data.count == 32 + 4 * \(T).weightCount else { throw WeightsError.notThisModel }")
-                    i.line("w = \(T).decode(data, from: 32)")
-                    i.line("arena = .allocate(capacity: max(\(T).arenaSize, 1))")
-                }
-            } else {
-                b.block("public init() {") { i in
-                    i.line("w = \(T).decode(Data(base64Encoded: \(T).weightData, options: .ignoreUnknownCharacters)!, from: 0)")
-                    i.line("arena = .allocate(capacity: max(\(T).arenaSize, 1))")
-                }
-            }
-            b.line()
-            b.line("deinit {")
-            b.line("    w.deallocate()")
-            b.line("    arena.deallocate()")
-            b.line("}")
-            b.line()
-            b.block("private static func decode(_ data: Data, from start: Int) -> UnsafeMutablePointer<Float> {") { i in
-                i.line("let p = UnsafeMutablePointer<Float>.allocate(capacity: max(weightCount, 1))")
-                i.block("data.withUnsafeBytes { raw in") { j in
-                    j.line("for k in 0..<weightCount { p[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * k, as: UInt32.self))) }")
-                }
-                i.line("return p")
-            }
-            b.line()
+            printStorage(asm, typeName: T, fileWeights: fileWeights, into: &b)
             if program.inputs.count == 1 && program.outputs.count == 1 {
                 b.line("/// Runs on one input of `inputSizes[0]` floats; returns `outputSizes[0]` floats.")
                 b.block("public func run(input: [Float]) -> [Float] {") { i in i.line("run(inputs: [input])[0]") }
@@ -91,53 +54,106 @@ enum SwiftEmitter {
                     case .arena(let o): return o == 0 ? "arena" : "(arena + \(o))"
                     }
                 }
-                for (k, kb) in asm.kernels.enumerated() {
-                    let step = program.steps[k]
-                    let args = kb.params.map { param -> String in
-                        switch param {
-                        case .input(let j): return pointer(asm.place(step.inputs[j]))
-                        case .output(let j): return pointer(asm.place(step.outputs[j]))
-                        case .weights: return "w"
-                        case .scratch: return pointer(.arena(asm.scratchOffset(k)))
-                        }
-                    }
-                    i.line("\(T).k\(k)(\(args.joined(separator: ", ")))")
-                }
+                for k in asm.kernels.indices { i.line(kernelCall(asm, k, typeName: T, pointer: pointer)) }
                 let outs = program.outputs.map { "Array(UnsafeBufferPointer(start: \(pointer(asm.place($0))), count: \(program.count($0))))" }
                 i.line("return [\(outs.joined(separator: ", "))]")
             }
             b.line()
-            for h in SwiftHelpers.order where asm.helpers.contains(h) { b.verbatim(SwiftHelpers.text(h)) }
-            for (k, kb) in asm.kernels.enumerated() {
-                let step = program.steps[k]
-                b.line("// \(CommentText.summary(step))")
-                let params = kb.params.map { param -> String in
-                    switch param {
-                    case .input(let j): return "_ x\(j): UnsafePointer<Float>"
-                    case .output(let j): return "_ y\(j): UnsafeMutablePointer<Float>"
-                    case .weights: return "_ w: UnsafePointer<Float>"
-                    case .scratch: return "_ s: UnsafeMutablePointer<Float>"
-                    }
-                }
-                b.block("private static func k\(k)(\(params.joined(separator: ", "))) {") { Stmt.print(kb.body, .swift, into: &$0) }
-                b.line()
-            }
-            if !fileWeights {
-                b.line("/// The weights: \(count) little-endian floats, base64.")
-                b.line("private static let weightData = \"\"\"")
-                let bytes = asm.weights.data.flatMap(WeightsFile.bytes)
-                let text = Data(bytes).base64EncodedString()
-                var i = text.startIndex
-                while i < text.endIndex {
-                    let e = text.index(i, offsetBy: 100, limitedBy: text.endIndex) ?? text.endIndex
-                    b.line(String(text[i..<e]))
-                    i = e
-                }
-                b.line("\"\"\"")
-            }
+            printKernelsAndWeights(asm, fileWeights: fileWeights, into: &b)
         }
         var files = [EmittedFile(name: "\(name).swift", contents: Array(s.text.utf8))]
         if fileWeights { files.append(EmittedFile(name: "\(name).bin", contents: WeightsFile.encode(asm.weights.data))) }
         return files
+    }
+
+    /// The weight and arena members, the initializer (weights inline or from the `.bin`), deinit
+    /// and the weights decoder of the class `T`.
+    static func printStorage(_ asm: Assembly, typeName T: String, fileWeights: Bool, into b: inout CodePrinter) {
+        b.line("private let w: UnsafeMutablePointer<Float>")
+        b.line("private let arena: UnsafeMutablePointer<Float>")
+        b.line()
+        if fileWeights {
+            b.line("/// Errors of `init(weightsPath:)`.")
+            b.line("public enum WeightsError: Error { case unreadable, notThisModel }")
+            b.line()
+            b.line("/// Loads the weights from the `.bin` file written beside this source.")
+            b.block("public init(weightsPath: String) throws {") { i in
+                i.line("guard let data = FileManager.default.contents(atPath: weightsPath) else { throw WeightsError.unreadable }")
+                i.line("let header = Array(data.prefix(32))")
+                i.line("var n: UInt64 = 0")
+                i.line("if header.count == 32 { for j in (8..<16).reversed() { n = n << 8 | UInt64(header[j]) } }")
+                i.line("guard header.count == 32, header.prefix(8).elementsEqual(\"S2DCWTS1\".utf8), n == UInt64(\(T).weightCount),")
+                i.line("      data.count == 32 + 4 * \(T).weightCount else { throw WeightsError.notThisModel }")
+                i.line("w = \(T).decode(data, from: 32)")
+                i.line("arena = .allocate(capacity: max(\(T).arenaSize, 1))")
+            }
+        } else {
+            b.block("public init() {") { i in
+                i.line("w = \(T).decode(Data(base64Encoded: \(T).weightData, options: .ignoreUnknownCharacters)!, from: 0)")
+                i.line("arena = .allocate(capacity: max(\(T).arenaSize, 1))")
+            }
+        }
+        b.line()
+        b.line("deinit {")
+        b.line("    w.deallocate()")
+        b.line("    arena.deallocate()")
+        b.line("}")
+        b.line()
+        b.block("private static func decode(_ data: Data, from start: Int) -> UnsafeMutablePointer<Float> {") { i in
+            i.line("let p = UnsafeMutablePointer<Float>.allocate(capacity: max(weightCount, 1))")
+            i.block("data.withUnsafeBytes { raw in") { j in
+                j.line("for k in 0..<weightCount { p[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * k, as: UInt32.self))) }")
+            }
+            i.line("return p")
+        }
+        b.line()
+    }
+
+    /// The statement calling kernel `k`, its buffers named by `pointer`.
+    static func kernelCall(_ asm: Assembly, _ k: Int, typeName T: String, pointer: (Storage) -> String) -> String {
+        let step = asm.program.steps[k]
+        let args = asm.kernels[k].params.map { param -> String in
+            switch param {
+            case .input(let j): return pointer(asm.place(step.inputs[j]))
+            case .output(let j): return pointer(asm.place(step.outputs[j]))
+            case .weights: return "w"
+            case .scratch: return pointer(.arena(asm.scratchOffset(k)))
+            }
+        }
+        return "\(T).k\(k)(\(args.joined(separator: ", ")))"
+    }
+
+    /// The helpers, one `private static func k<i>` per kernel, and the inline weights literal.
+    static func printKernelsAndWeights(_ asm: Assembly, fileWeights: Bool, into b: inout CodePrinter) {
+        let program = asm.program
+        let count = asm.weights.data.count
+        for h in SwiftHelpers.order where asm.helpers.contains(h) { b.verbatim(SwiftHelpers.text(h)) }
+        for (k, kb) in asm.kernels.enumerated() {
+            let step = program.steps[k]
+            b.line("// \(CommentText.summary(step))")
+            let params = kb.params.map { param -> String in
+                switch param {
+                case .input(let j): return "_ x\(j): UnsafePointer<Float>"
+                case .output(let j): return "_ y\(j): UnsafeMutablePointer<Float>"
+                case .weights: return "_ w: UnsafePointer<Float>"
+                case .scratch: return "_ s: UnsafeMutablePointer<Float>"
+                }
+            }
+            b.block("private static func k\(k)(\(params.joined(separator: ", "))) {") { Stmt.print(kb.body, .swift, into: &$0) }
+            b.line()
+        }
+        if !fileWeights {
+            b.line("/// The weights: \(count) little-endian floats, base64.")
+            b.line("private static let weightData = \"\"\"")
+            let bytes = asm.weights.data.flatMap(WeightsFile.bytes)
+            let text = Data(bytes).base64EncodedString()
+            var i = text.startIndex
+            while i < text.endIndex {
+                let e = text.index(i, offsetBy: 100, limitedBy: text.endIndex) ?? text.endIndex
+                b.line(String(text[i..<e]))
+                i = e
+            }
+            b.line("\"\"\"")
+        }
     }
 }

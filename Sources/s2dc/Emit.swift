@@ -10,14 +10,15 @@ import Runtime
 
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write standalone C (.c + .h) or Swift inference code for a static ONNX model.",
+        abstract: "Write standalone C (.c + .h) or Swift inference code for a model (static, or staged with early exits).",
         discussion: """
             The emitted code runs batch 1 (a symbolic batch dimension becomes 1). C: <name>.c and <name>.h, C99, \
             libm only, no malloc; Swift: <name>.swift. With --weights file (the default above 8 MiB of weights) the \
-            weights go to <name>.bin beside the source. Prints the planned arena next to the sum of all activations.
+            weights go to <name>.bin beside the source. A staged model (textual IR from split-stages and insert-exits) \
+            gives p_predict, which runs stage by stage and returns at the first confident exit. Prints the planned arena next to the sum of all activations.
             """)
 
-    @Argument(help: "The ONNX model file.")
+    @Argument(help: "The model: ONNX (.onnx) or textual IR (.s2dir); a staged one (split-stages, insert-exits) gets code that exits early.")
     var model: String
 
     @Option(help: "c or swift.")
@@ -35,8 +36,8 @@ struct Emit: ParsableCommand {
     @Option(help: "inline or file (default: file above 8 MiB of weights).")
     var weights: String?
 
-    @Option(help: "IR passes to run before emitting (a pipeline as `s2dc opt --passes` takes; '' for none).")
-    var passes: String = "canonicalize"
+    @Option(help: "IR passes to run before emitting (a pipeline as `s2dc opt --passes` takes; '' for none; default: canonicalize, or fold-constants on a staged model, which turns its weight slices into arrays).")
+    var passes: String?
 
     @Flag(help: "C only: call cblas_sgemm for convolutions instead of the built-in kernels.")
     var cblas = false
@@ -54,7 +55,8 @@ struct Emit: ParsableCommand {
 
     func run() throws {
         try FilePaths.requireWritableFolder(output, what: "the output folder")
-        var graph = try ONNXLoader.load(path: model)
+        var graph = try loadModelFile(model)
+        let passes = self.passes ?? (graph.stageInfo == nil ? "canonicalize" : "fold-constants")
         if !passes.isEmpty {
             let manager = try PassManager(pipeline: passes, verifyEach: false)
             _ = try manager.run(&graph)
