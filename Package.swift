@@ -36,7 +36,7 @@ let package = Package(
         // ONNX import/export: the only code that sees protobuf.
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
         // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files.
-        .target(name: "Runtime", dependencies: ["IR", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
+        .target(name: "Runtime", dependencies: ["IR", "Passes", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
         // The command-line tool (thin).
@@ -69,7 +69,7 @@ let package = Package(
             path: "Tests/BackendTests",
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
-            name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
+            name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
     ]
 )
