@@ -215,4 +215,56 @@ final class SupernetTests: XCTestCase {
         XCTAssertNotEqual(straight.parameters, first.parameters, "the second epoch changed the weights")
         XCTAssertNotEqual(straight.buffers["m1"], try TrainableGraph(graph: staged).buffers["m1"], "running means were updated through slices")
     }
+
+    /// The slice gradient (what puts a weight block's gradient into its shared constant) against
+    /// finite differences, with a negative start and a step.
+    func testSliceGradientAgainstFiniteDifferences() throws {
+        let x = values([3, 4, 2], seed: 61)
+        let g = try singleOpGraph(.slice(starts: [-2, 1], ends: [3, 4], axes: [0, 1], steps: [1, 2]), inputs: [("x", x)], constants: [])
+        try checkGradients(GradientCase(graph: g, inputs: ["x": x]) { v in
+            var out: [Double] = []
+            for i in 1..<3 { for j in [1, 3] { for k in 0..<2 { out.append(v["x"]!.v[(i * 4 + j) * 2 + k]) } } }
+            return R64([2, 2, 2], out)
+        })
+    }
+
+    func testRecalibrationReproducesStatisticsComputedIndependently() throws {
+        let (_, staged) = try stagedCNN(seed: 6)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let config = space.smallest
+        let data = squares(40)
+        // Batches of 20 (two): the statistics are the mean of the two batches' mean and unbiased variance.
+        let out = try BatchNormRecalibration.recalibrate(staged, space: space, configuration: config, data: data, preprocessing: Preprocessing(),
+                                                         images: 40, batchSize: 20)
+        let g = try space.graph(staged, config)
+        let net = try TrainableGraph(graph: g)
+        var mean: [String: [Double]] = [:], variance: [String: [Double]] = [:]
+        for b in 0..<2 {
+            var rng = TrainingRNG(seed: 0)
+            let images = data.batch(Array((b * 20)..<(b * 20 + 20)), Preprocessing(), rng: &rng).images
+            let tape = try net.forward(["x": images], mode: .training, rng: &rng)
+            for node in g.nodes {
+                guard case .batchNormalization = node.op, case .slice(let starts, _, _, _) = g.nodes.first(where: { $0.outputs[0] == node.inputs[3] })?.op,
+                      let meanName = g.nodes.first(where: { $0.outputs[0] == node.inputs[3] })?.inputs[0],
+                      let varName = g.nodes.first(where: { $0.outputs[0] == node.inputs[4] })?.inputs[0] else { continue }
+                let v = try net.value(node.inputs[0], on: tape)
+                let n = v.shape[0], c = v.shape[1], hw = v.count / (n * c)
+                for ch in 0..<c {
+                    var xs: [Double] = []
+                    for i in 0..<n { for p in 0..<hw { xs.append(Double(v.scalars[(i * c + ch) * hw + p])) } }
+                    let m = xs.reduce(0, +) / Double(xs.count)
+                    let unbiased = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)
+                    let at = starts[0] + ch
+                    mean[meanName, default: Array(repeating: 0, count: 16)][at] += m / 2
+                    variance[varName, default: Array(repeating: 0, count: 16)][at] += unbiased / 2
+                }
+            }
+        }
+        XCTAssertEqual(Set(mean.keys), ["m0", "m1"])
+        for (name, expected) in mean.merging(variance, uniquingKeysWith: { a, _ in a }) {
+            guard let t = out.constants[name] else { return XCTFail(name) }
+            for (a, e) in zip(t.scalars, expected.prefix(t.count)) { XCTAssertEqual(Double(a), e, accuracy: 1e-4 * max(1, abs(e)), name) }
+        }
+    }
 }
