@@ -181,6 +181,14 @@ final class SupernetTests: XCTestCase {
         var rng = TrainingRNG(seed: 0)
         let images = data.batch(Array(0..<20), Preprocessing(), rng: &rng).images
         XCTAssertEqual(r.cumulativeMACs, interpreter.exitMACs)
+        // The training engine computes the same exits (inference mode).
+        let net = try TrainableGraph(graph: g)
+        var r0 = TrainingRNG(seed: 0)
+        let tape = try net.forward(["x": images], mode: .inference, rng: &r0)
+        for (e, exit) in info.exits.enumerated() {
+            let y = try net.value(exit.value, on: tape)
+            for i in 0..<20 { for j in 0..<10 { XCTAssertEqual(r.logits[e][i][j], y.scalars[i * 10 + j], accuracy: 1e-4, "engine exit \(e + 1)") } }
+        }
         for (e, exit) in info.exits.enumerated() {
             guard let y = try interpreter.run(["x": images], exitAt: exit.stage).outputs[g.outputs[0]] else { return XCTFail() }
             for i in 0..<20 {
