@@ -29,6 +29,9 @@ struct Eval: ParsableCommand {
     @Option(help: "A staged model: smallest boundary fraction (as train --supernet --min-width).")
     var minWidth: Double = 0
 
+    @Option(help: "A staged model with BatchNormalization: first recompute its running statistics for the configuration over this many training images (0: off).")
+    var recalibrate = 0
+
     @Flag(help: "A staged model: vary every channel class (as train --supernet --all-classes).")
     var allClasses = false
 

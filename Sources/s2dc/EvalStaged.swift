@@ -24,7 +24,8 @@ extension Eval {
         if let limit { test = test.prefix(limit) }
         guard test.count > 0 else { throw RuntimeError("\(splits.source) has no test split") }
         let r = try SupernetEvaluation.evaluate(graph, space: space, configuration: config, on: test,
-                                                preprocessing: try dataOptions.preprocessing(), batchSize: batchSize)
+                                                preprocessing: try dataOptions.preprocessing(), batchSize: batchSize,
+                                                calibration: recalibrate > 0 ? splits.train : nil, calibrationImages: recalibrate)
         // The usual summary is the graph output's: the last exit.
         var lossSum = 0.0
         if let last = r.logits.last {
