@@ -76,7 +76,7 @@ let package = Package(
             path: "Tests/BackendTests",
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
-            name: "TrainingTests", dependencies: ["Runtime", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
+            name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),

@@ -20,4 +20,5 @@ let builtinPasses: [any Pass.Type] = [
     InsertExits.self,
     MakeSliceable.self,
     FlopsBins.self,
+    InsertBatchNorm.self,
 ]

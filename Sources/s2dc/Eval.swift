@@ -20,6 +20,21 @@ struct Eval: ParsableCommand {
     @Option(help: "Images per batch.")
     var batchSize = 256
 
+    @Option(help: "A staged model or supernet: the configuration to evaluate (largest, smallest, or a JSON file); default: as split.")
+    var configuration: String?
+
+    @Option(help: "A staged model: candidate boundaries of classes without bins (as train --supernet --uniform-bins).")
+    var uniformBins = 0
+
+    @Option(help: "A staged model: smallest boundary fraction (as train --supernet --min-width).")
+    var minWidth: Double = 0
+
+    @Option(help: "A staged model with BatchNormalization: first recompute its running statistics for the configuration over this many training images (0: off).")
+    var recalibrate = 0
+
+    @Flag(help: "A staged model: vary every channel class (as train --supernet --all-classes).")
+    var allClasses = false
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -27,6 +42,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         BLASThreads.count = dataOptions.threads
+        if !model.hasSuffix(".onnx") || configuration != nil { return try runStaged() }
         let graph = try ONNXLoader.load(path: model)
         let splits = try Dataset.load(dataOptions.data)
         var test = splits.evaluation

@@ -80,6 +80,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Print after each epoch where its steps spent their time, per op kind, forward and backward.")
     var profile = false
 
+    @OptionGroup var supernetOptions: SupernetTrainOptions
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -98,6 +100,7 @@ struct Train: ParsableCommand {
         // Every file the run will write must be writable before the first step, not after an epoch.
         try FilePaths.requireWritableFile(output, what: "the trained model")
         try FilePaths.requireWritableFile(checkpoint ?? output + ".ckpt", what: "the checkpoint")
+        if supernetOptions.supernet { return try runSupernet() }
         BLASThreads.count = dataOptions.threads
         let graph = try ONNXLoader.load(path: model)
         let splits = try Dataset.load(dataOptions.data)
@@ -111,22 +114,9 @@ struct Train: ParsableCommand {
         guard let input = graph.inputs.first, let out = graph.outputs.first else { throw RuntimeError("the model has no input or output") }
         try train.check(fits: input.type, classes: try graph.type(of: out).dims.last?.value)
 
-        var pre = try dataOptions.preprocessing()
-        pre.cropPadding = cropPadding
-        pre.horizontalFlip = flip
+        let pre = try augmentation()
         let steps = max(1, train.count / batchSize)
-        let warmup = Int((warmupEpochs * Double(steps)).rounded())
-        let sched: LearningRateSchedule
-        switch schedule {
-        case "one-cycle":
-            sched = .oneCycle(max: lr, warmupFraction: Float(min(0.5, max(0.01, warmupEpochs / Double(epochs)))),
-                              divFactor: 25, finalDivFactor: 1e4)
-        case "constant": sched = .constant(base: lr, warmupSteps: warmup)
-        default: sched = .cosine(base: lr, minimum: 0, warmupSteps: warmup)
-        }
-        let config = TrainingConfiguration(epochs: epochs, batchSize: batchSize, schedule: sched, momentum: momentum,
-                                           nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,
-                                           preprocessing: pre, seed: seed)
+        let config = trainingConfiguration(steps: steps, preprocessing: pre)
         let trainer = try Trainer(network: try TrainableGraph(graph: graph), configuration: config)
         if profile { trainer.network.profile = TrainingProfile() }
         let ckpt = checkpoint ?? output + ".ckpt"
@@ -169,5 +159,29 @@ struct Train: ParsableCommand {
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
     }
 
-    private func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8) ?? Data()) }
+    /// The preprocessing of training batches: the data options plus crops and flips.
+    func augmentation() throws -> Preprocessing {
+        var pre = try dataOptions.preprocessing()
+        pre.cropPadding = cropPadding
+        pre.horizontalFlip = flip
+        return pre
+    }
+
+    /// The hyperparameters the flags give, for `steps` steps per epoch.
+    func trainingConfiguration(steps: Int, preprocessing pre: Preprocessing) -> TrainingConfiguration {
+        let warmup = Int((warmupEpochs * Double(steps)).rounded())
+        let sched: LearningRateSchedule
+        switch schedule {
+        case "one-cycle":
+            sched = .oneCycle(max: lr, warmupFraction: Float(min(0.5, max(0.01, warmupEpochs / Double(epochs)))),
+                              divFactor: 25, finalDivFactor: 1e4)
+        case "constant": sched = .constant(base: lr, warmupSteps: warmup)
+        default: sched = .cosine(base: lr, minimum: 0, warmupSteps: warmup)
+        }
+        return TrainingConfiguration(epochs: epochs, batchSize: batchSize, schedule: sched, momentum: momentum,
+                                     nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,
+                                     preprocessing: pre, seed: seed)
+    }
+
+    func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8) ?? Data()) }
 }

@@ -41,6 +41,9 @@ public final class TrainableGraph {
     let slotOf: [String: Int]
     let inputSlots: [(name: String, slot: Int, type: TensorType)]
     let frozen: [(slot: Int, tensor: Tensor)]
+    /// Running statistics read through a slice (per-piece BatchNormalization of a staged graph):
+    /// the buffer they belong to and the first channel, so the update lands in the buffer's rows.
+    let statisticSlices: [String: (buffer: String, start: Int)]
 
     /// Compiles `graph` for training. Throws for graphs that do not verify, elided constants, or
     /// ops the engine cannot differentiate (naming the node).
@@ -62,14 +65,29 @@ public final class TrainableGraph {
         var inputs: [(name: String, slot: Int, type: TensorType)] = []
         for input in graph.inputs { inputs.append((input.name, slot(input.name), input.type)) }
         var trainable = Set<String>(), stats = Set<String>()
+        var statisticSlices: [String: (buffer: String, start: Int)] = [:]
         var steps: [TrainingStep] = []
+        // A slice of a constant (a staged graph's weight block) trains or tracks that constant.
+        var sliceOf: [String: (constant: String, start: Int)] = [:]
         for node in graph.nodes {
             try TrainingStep.checkSupported(node, graph: graph)
-            for (i, input) in node.inputs.enumerated() where graph.constants[input] != nil {
+            if case .slice(let starts, _, let axes, _) = node.op, graph.constants[node.inputs[0]] != nil {
+                let start = axes.count == 1 && axes[0] == 0 ? starts[0] : -1
+                sliceOf[node.outputs[0]] = (node.inputs[0], start)
+            }
+            for (i, input) in node.inputs.enumerated() {
+                guard let root = graph.constants[input] != nil ? input : sliceOf[input]?.constant else { continue }
                 switch (node.op, i) {
-                case (.batchNormalization, 3), (.batchNormalization, 4): stats.insert(input)
+                case (.batchNormalization, 3), (.batchNormalization, 4):
+                    stats.insert(root)
+                    if root != input {
+                        guard let start = sliceOf[input]?.start, start >= 0 else {
+                            throw RuntimeError.node(node.name, "running statistic '\(input)' is a slice of '\(root)' on an axis other than 0")
+                        }
+                        statisticSlices[input] = (root, start)
+                    }
                 case (.conv, _), (.gemm, _), (.matMul, _), (.batchNormalization, _), (.add, _), (.sub, _), (.mul, _), (.div, _):
-                    trainable.insert(input)
+                    trainable.insert(root)
                 default: break
                 }
             }
@@ -99,6 +117,7 @@ public final class TrainableGraph {
         self.slotOf = slotOf
         self.inputSlots = inputs
         self.frozen = frozen
+        self.statisticSlices = statisticSlices
     }
 
     /// The number of trainable scalars.
@@ -171,14 +190,15 @@ public final class TrainableGraph {
         let m = batchNormMomentum
         let unbias = count > 1 ? Float(count) / Float(count - 1) : 1
         let meanName = slotNames[step.inputs[3]], varName = slotNames[step.inputs[4]]
-        if var r = buffers[meanName] {
-            for c in r.scalars.indices { r.scalars[c] = m * r.scalars[c] + (1 - m) * mean[c] }
-            buffers[meanName] = r
+        func update(_ name: String, _ batch: [Float], _ factor: Float) {
+            let (buffer, start) = statisticSlices[name] ?? (name, 0)
+            guard var r = buffers[buffer], start + batch.count <= r.count else { return }
+            buffers[buffer] = nil  // unique storage: update in place
+            for c in batch.indices { r.scalars[start + c] = m * r.scalars[start + c] + (1 - m) * batch[c] * factor }
+            buffers[buffer] = r
         }
-        if var r = buffers[varName] {
-            for c in r.scalars.indices { r.scalars[c] = m * r.scalars[c] + (1 - m) * variance[c] * unbias }
-            buffers[varName] = r
-        }
+        update(meanName, mean, 1)
+        update(varName, variance, unbias)
     }
 
     /// The value `name` as the forward pass left it on `tape`.

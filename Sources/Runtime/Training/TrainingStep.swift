@@ -36,7 +36,7 @@ struct TrainingStep {
                 throw RuntimeError.node(node.name, "\(node.op.name) is trainable over 1-D and 2-D inputs only (this input has rank \(rank))")
             }
         case .batchNormalization, .relu, .leakyRelu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .add, .sub, .mul, .div,
-             .globalAveragePool, .gemm, .matMul, .flatten, .reshape, .concat, .dropout, .identity:
+             .globalAveragePool, .gemm, .matMul, .flatten, .reshape, .concat, .dropout, .identity, .slice:
             break
         default:
             throw RuntimeError.node(node.name, "op \(node.op.name) is not supported by the training engine")
@@ -122,6 +122,8 @@ struct TrainingStep {
         case .matMul:
             let r = LinearGradients.matMul(x[0], x[1], dy: dy, needs: needs)
             return [r.da, r.db]
+        case .slice(let starts, let ends, let axes, let steps):
+            return [SliceGradients.backward(dy: dy, inputShape: x[0].shape, starts: starts, ends: ends, axes: axes, steps: steps)]
         case .concat(let axis):
             let rank = dy.shape.count
             let a = resolvedAxis(axis, rank: rank)

@@ -1,0 +1,245 @@
+// SupernetTrainer: sandwich-rule steps over prefix slices of one set of shared full-width weights.
+import Dispatch
+import Foundation
+import IR
+
+/// Options of supernet training beyond the ordinary training hyperparameters.
+public struct SupernetTrainingOptions: Sendable {
+    public var training: TrainingConfiguration
+    /// K: sampled configurations per step, besides the largest and the smallest.
+    public var samples: Int
+    public var distillation: DistillationMode
+    /// True: the largest configuration learns the labels at every exit; false: at its last exit,
+    /// the earlier exits distilled from the (detached) target of its last exit.
+    public var labelsAtEveryExit: Bool
+    public var temperature: Float
+    /// The EMA decay of the IEB teacher's weights.
+    public var emaDecay: Float
+
+    public init(training: TrainingConfiguration, samples: Int = 2, distillation: DistillationMode = .inplace,
+                labelsAtEveryExit: Bool = true, temperature: Float = 1, emaDecay: Float = 0.997) {
+        self.training = training
+        self.samples = samples
+        self.distillation = distillation
+        self.labelsAtEveryExit = labelsAtEveryExit
+        self.temperature = temperature
+        self.emaDecay = emaDecay
+    }
+}
+
+/// Trains one staged graph (the supernet) so that every configuration of its space works.
+///
+/// Each step (the sandwich rule) runs forward and backward of the largest configuration on the
+/// labels, of the smallest and of K sampled ones on distillation targets, adds the gradients —
+/// each configuration's graph reads prefix slices of the same full-width constants, so every
+/// gradient lands in those constants' rows and columns — and takes one SGD step. Every epoch's
+/// shuffle, augmentation and sampling come from a generator seeded by (seed, epoch), so a run
+/// resumed after epoch k equals the uninterrupted one.
+public final class SupernetTrainer {
+    public let supernet: Graph
+    public let space: SupernetSpace
+    public let options: SupernetTrainingOptions
+    public let sampler: any ConfigurationSampler
+    /// The shared full-width weights and running statistics (by constant name).
+    public var parameters: [String: Tensor]
+    public var buffers: [String: Tensor]
+    /// IEB's teacher weights (empty under in-place distillation).
+    public var ema: [String: Tensor]
+    public var optimizer: SGD
+    public var epochsDone = 0
+    public var stepsDone = 0
+    let input: String
+    let exitValues: [String]
+    var networks: [SupernetConfiguration: TrainableGraph] = [:]
+    var macsCache: [SupernetConfiguration: Int] = [:]
+
+    public init(supernet: Graph, space: SupernetSpace, sampler: any ConfigurationSampler, options: SupernetTrainingOptions) throws {
+        guard let info = supernet.stageInfo else { throw RuntimeError("supernet training needs a staged graph (split-stages, insert-exits)") }
+        guard supernet.inputs.count == 1, let input = supernet.inputs.first?.name else {
+            throw RuntimeError("supernet training needs a model with one input (images)")
+        }
+        if let e = info.exits.first(where: { $0.score != .softmax }) {
+            throw RuntimeError("exit \(e.stage) ('\(e.value)') ends in a softmax; training needs logits (run strip-softmax before split-stages)")
+        }
+        guard options.samples >= 0 else { throw RuntimeError("--samples must not be negative") }
+        self.supernet = supernet
+        self.space = space
+        self.sampler = sampler
+        self.options = options
+        self.input = input
+        exitValues = info.exits.map(\.value)
+        optimizer = SGD(momentum: options.training.momentum, nesterov: options.training.nesterov,
+                        weightDecay: options.training.weightDecay)
+        let base = try TrainableGraph(graph: supernet)
+        parameters = base.parameters
+        buffers = base.buffers
+        ema = options.distillation == .ieb ? base.parameters : [:]
+        networks[SupernetConfiguration(of: info)] = base
+    }
+
+    /// Steps per epoch for `count` training images (the last partial batch is dropped).
+    public func stepsPerEpoch(_ count: Int) -> Int { max(1, count / options.training.batchSize) }
+
+    /// The compiled training graph of `config` (cached: its weights are set before every use).
+    func network(_ config: SupernetConfiguration) throws -> TrainableGraph {
+        if let n = networks[config] { return n }
+        if networks.count >= 256 { networks.removeAll() }
+        let n = try TrainableGraph(graph: try space.graph(supernet, config))
+        networks[config] = n
+        return n
+    }
+
+    /// The last exit's cumulative MACs of `config`.
+    public func macs(_ config: SupernetConfiguration) throws -> Int {
+        if let m = macsCache[config] { return m }
+        let m = try space.exitMACs(supernet, config).last ?? 0
+        macsCache[config] = m
+        return m
+    }
+
+    /// Every exit's logits of `config` on `images` with weights `weights`, in `mode`.
+    func exitLogits(_ config: SupernetConfiguration, _ images: Tensor, weights: [String: Tensor], mode: TrainableGraph.Mode,
+                    rng: inout TrainingRNG) throws -> (net: TrainableGraph, tape: Tape, exits: [Tensor]) {
+        let net = try network(config)
+        net.parameters = weights
+        net.buffers = buffers
+        let tape = try net.forward([input: images], mode: mode, rng: &rng)
+        if mode == .training { buffers = net.buffers }
+        let exits = try exitValues.map { name -> Tensor in
+            let t = try net.value(name, on: tape)
+            return Tensor(shape: [t.shape[0], t.count / max(1, t.shape[0])], scalars: t.scalars)
+        }
+        return (net, tape, exits)
+    }
+
+    /// Forward and backward of one configuration against `target`; adds its gradients into `sum`.
+    /// Returns its loss and every exit's logits.
+    @discardableResult
+    public func accumulateGradients(_ config: SupernetConfiguration, _ batch: Batch, target: SupernetTarget,
+                                    into sum: inout [String: Tensor], rng: inout TrainingRNG) throws -> (loss: Float, exits: [Tensor]) {
+        let (net, tape, exits) = try exitLogits(config, batch.images, weights: parameters, mode: .training, rng: &rng)
+        let l = try SupernetLosses.exitLosses(exits, labels: batch.labels, target: target, smoothing: options.training.labelSmoothing,
+                                              temperature: options.temperature)
+        var outputGradients: [String: Tensor] = [:]
+        for (name, g) in zip(exitValues, l.gradients) {
+            let shape = try net.value(name, on: tape).shape
+            outputGradients[name] = Tensor(shape: shape, scalars: g.scalars)
+        }
+        let grads = try net.backward(tape, outputGradients: outputGradients)
+        for (name, g) in grads {
+            var slot = sum[name]
+            sum[name] = nil
+            accumulate(&slot, g)
+            sum[name] = slot
+        }
+        return (l.loss, exits)
+    }
+
+    /// The sampler's view of the trainer on one batch.
+    public func samplerContext(_ batch: Batch, progress: Double) -> SamplerContext {
+        SamplerContext(space: space, macs: { [unowned self] in try self.macs($0) }, minibatchLoss: { [unowned self] c in
+            var r = TrainingRNG(seed: 0)
+            let exits = try self.exitLogits(c, batch.images, weights: self.parameters, mode: .inference, rng: &r).exits
+            guard let last = exits.last else { return .infinity }
+            return try Losses.softmaxCrossEntropy(logits: last, labels: batch.labels).loss
+        }, progress: progress)
+    }
+
+    /// One sandwich step: returns the largest configuration's loss and last-exit correct count.
+    public func step(_ batch: Batch, learningRate: Float, progress: Double, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
+        let context = samplerContext(batch, progress: progress)
+        let sampled = try sampler.sample(options.samples, context: context, rng: &rng)
+        let largest = space.largest, smallest = space.smallest
+        var grads: [String: Tensor] = [:]
+        var teacherOfSampled: Tensor?, teacherOfSmallest: Tensor?, teacherOfLargestExits: Tensor?
+        if options.distillation == .ieb {
+            var r = TrainingRNG(seed: 0)
+            guard let big = try exitLogits(largest, batch.images, weights: ema, mode: .inference, rng: &r).exits.last else {
+                throw RuntimeError("the supernet has no exit")
+            }
+            var members = [big]
+            for c in sampled { if let t = try exitLogits(c, batch.images, weights: ema, mode: .inference, rng: &r).exits.last { members.append(t) } }
+            teacherOfSampled = big
+            teacherOfLargestExits = big
+            teacherOfSmallest = SupernetLosses.ensemble(members)
+        }
+        let largestTarget: SupernetTarget
+        if options.labelsAtEveryExit {
+            largestTarget = .labels
+        } else if let t = teacherOfLargestExits {
+            largestTarget = .labelsAtLastExit(teacher: t)
+        } else {
+            // In-place: the last exit's own logits, detached, computed before the update.
+            var r = rng
+            guard let last = try exitLogits(largest, batch.images, weights: parameters, mode: .inference, rng: &r).exits.last else {
+                throw RuntimeError("the supernet has no exit")
+            }
+            largestTarget = .labelsAtLastExit(teacher: last)
+        }
+        let top = try accumulateGradients(largest, batch, target: largestTarget, into: &grads, rng: &rng)
+        guard let topLast = top.exits.last else { throw RuntimeError("the supernet has no exit") }
+        let inplaceTeacher = topLast  // a copy of the values: detached
+        let smallTarget = SupernetTarget.distill(teacher: teacherOfSmallest ?? inplaceTeacher)
+        try accumulateGradients(smallest, batch, target: smallTarget, into: &grads, rng: &rng)
+        for c in sampled {
+            let r = try accumulateGradients(c, batch, target: .distill(teacher: teacherOfSampled ?? inplaceTeacher), into: &grads, rng: &rng)
+            try sampler.observe(c, loss: r.loss, context: context)
+        }
+        optimizer.step(&parameters, gradients: grads, lr: learningRate)
+        if options.distillation == .ieb {
+            let d = options.emaDecay
+            for (name, p) in parameters {
+                guard var e = ema[name], e.count == p.count else { continue }
+                ema[name] = nil
+                for i in e.scalars.indices { e.scalars[i] = d * e.scalars[i] + (1 - d) * p.scalars[i] }
+                ema[name] = e
+            }
+        }
+        stepsDone += 1
+        return (top.loss, Losses.correctCount(logits: topLast, labels: batch.labels))
+    }
+
+    /// The generator of epoch `epoch`.
+    func epochRNG(_ epoch: Int) -> TrainingRNG {
+        TrainingRNG(seed: options.training.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15 &+ 0x5CE7)
+    }
+
+    /// Trains epoch `epochsDone`; nil (epoch not counted) when `shouldStop` turns true between steps.
+    public func trainEpoch(_ data: Dataset, progress: (StepReport) -> Void = { _ in },
+                           shouldStop: () -> Bool = { false }) throws -> EpochReport? {
+        let t = options.training
+        var rng = epochRNG(epochsDone)
+        let batches = data.epochOrder(batchSize: t.batchSize, shuffle: true, dropLast: true, rng: &rng)
+        let total = stepsPerEpoch(data.count) * t.epochs
+        let start = DispatchTime.now().uptimeNanoseconds
+        var lossSum = 0.0, correct = 0, seen = 0
+        for (i, indices) in batches.enumerated() {
+            if shouldStop() { return nil }
+            let batch = data.batch(indices, t.preprocessing, rng: &rng)
+            let lr = t.schedule.rate(step: stepsDone, totalSteps: total)
+            let r = try step(batch, learningRate: lr, progress: Double(stepsDone) / Double(max(1, total)), rng: &rng)
+            guard r.loss.isFinite else {
+                throw RuntimeError("the loss became \(r.loss) at epoch \(epochsDone + 1), step \(i + 1): lower the learning rate")
+            }
+            lossSum += Double(r.loss) * Double(indices.count)
+            correct += r.correct
+            seen += indices.count
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            progress(StepReport(epoch: epochsDone, step: i + 1, stepsInEpoch: batches.count, loss: Float(lossSum / Double(seen)),
+                                accuracy: Float(correct) / Float(seen), imagesPerSecond: Double(seen) / max(seconds, 1e-9),
+                                learningRate: lr))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        epochsDone += 1
+        return EpochReport(epoch: epochsDone, loss: Float(lossSum / Double(max(1, seen))),
+                           accuracy: Float(correct) / Float(max(1, seen)), seconds: seconds, images: seen)
+    }
+
+    /// The supernet with the current weights and running statistics.
+    public func trainedSupernet() throws -> Graph {
+        var g = supernet
+        for (name, t) in parameters.sorted(by: { $0.key < $1.key }) { try g.replaceConstant(name, with: t) }
+        for (name, t) in buffers.sorted(by: { $0.key < $1.key }) { try g.replaceConstant(name, with: t) }
+        return g
+    }
+}

@@ -1,0 +1,130 @@
+// TrainSupernet: `s2dc train STAGED --supernet`: sandwich-rule supernet training with per-epoch exit reports.
+
+import ArgumentParser
+import Foundation
+import IR
+import Passes
+import Runtime
+
+/// The flags of supernet training (`s2dc train --supernet`).
+struct SupernetTrainOptions: ParsableArguments {
+    @Flag(help: "Train a staged model (.s2dir from split-stages, insert-exits) as a supernet (sandwich rule).")
+    var supernet = false
+
+    @Option(help: "Sampler of the K configurations per step: uniform, attentive{candidates=4 mode=best-up|worst-up buckets=8}, prioritized{buckets=4 pool-size=8 p=0.8 temperature=0.1 decay=0.9}.")
+    var sampler = "uniform"
+
+    @Option(help: "Distillation targets of the smallest and sampled configurations: inplace or ieb.")
+    var distill = "inplace"
+
+    @Option(help: "K: sampled configurations per step besides the largest and the smallest.")
+    var samples = 2
+
+    @Flag(help: "The largest configuration learns the labels at its last exit only; its earlier exits are distilled.")
+    var labelsAtLastExit = false
+
+    @Flag(help: "Vary every channel class, not only sliceable or binned ones.")
+    var allClasses = false
+
+    @Option(help: "Boundaries of varied classes without bins are at least this fraction of the class's channels.")
+    var minWidth: Double = 0
+
+    @Option(help: "Classes without bins: n evenly spaced candidate boundaries round(C*i/n) instead of every channel count (0: every count).")
+    var uniformBins = 0
+
+    @Option(help: "Images of the training split held out (seeded) for the per-epoch validation report.")
+    var validationSize = 5000
+
+    @Option(help: "Also write the largest, smallest and (prioritized sampler) kept configurations as JSON into this folder.")
+    var configurations: String?
+}
+
+extension Train {
+    func runSupernet() throws {
+        let o = supernetOptions
+        guard let mode = DistillationMode(rawValue: o.distill) else {
+            throw ValidationError("--distill must be inplace or ieb, got '\(o.distill)'")
+        }
+        guard o.samples >= 0 else { throw ValidationError("--samples must not be negative") }
+        guard o.validationSize >= 0 else { throw ValidationError("--validation-size must not be negative") }
+        BLASThreads.count = dataOptions.threads
+        var graph = try loadModelFile(model)
+        guard let info = graph.stageInfo else {
+            throw ValidationError("\(model): --supernet needs a staged model (s2dc opt --passes='…,split-stages{…},insert-exits' -o model.s2dir)")
+        }
+        let space = try SupernetSpace(info, allClasses: o.allClasses, minimumWidth: o.minWidth, uniformBins: o.uniformBins)
+        let sampler = try SamplerRegistry.parse(o.sampler)
+        let splits = try Dataset.load(dataOptions.data)
+        var train = splits.train, validation = splits.train.prefix(0)
+        if o.validationSize > 0 {
+            guard o.validationSize < train.count else { throw ValidationError("--validation-size \(o.validationSize) leaves no training image") }
+            (train, validation) = train.split(validationFraction: Double(o.validationSize) / Double(train.count), seed: seed)
+        }
+        if let limitTrain { train = train.prefix(limitTrain) }
+        if let limitTest { validation = validation.prefix(limitTest) }
+        guard let input = graph.inputs.first else { throw RuntimeError("the model has no input") }
+        try train.check(fits: input.type, classes: try graph.type(of: graph.outputs[0]).dims.last?.value)
+        let pre = try augmentation()
+        if graph.constantNames.contains(where: { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }) {
+            // BatchNormalizations from insert-batchnorm start from the data's statistics (function unchanged).
+            graph = try BatchNormInsertion.initialize(graph, data: train, preprocessing: pre)
+            log("initialized the inserted BatchNormalizations from \(min(2000, train.count)) training images")
+        }
+        let steps = max(1, train.count / batchSize)
+        let trainer = try SupernetTrainer(
+            supernet: graph, space: space, sampler: sampler,
+            options: SupernetTrainingOptions(training: trainingConfiguration(steps: steps, preprocessing: pre), samples: o.samples,
+                                             distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit))
+        let ckpt = checkpoint ?? output + ".ckpt"
+        if resume {
+            try SupernetCheckpoint.load(ckpt, into: trainer)
+            log("resumed from \(ckpt) after epoch \(trainer.epochsDone)")
+        }
+        log("training a supernet of \(trainer.parameters.values.reduce(0) { $0 + $1.count }) parameters, \(info.stageCount) stages, "
+            + "\(space.choices.count) of \(info.classes.count) classes varied, sampler \(o.sampler), K=\(o.samples), distill \(o.distill); "
+            + "\(train.count) images from \(splits.source) (\(validation.count) held out), \(epochs) epochs of \(steps) steps, batch \(batchSize)")
+
+        StopRequest.install()
+        let bar = ProgressBar()
+        let start = Date()
+        while trainer.epochsDone < epochs {
+            guard let report = try trainer.trainEpoch(train, progress: { r in
+                if r.step == 1 { bar.begin("epoch \(r.epoch + 1)/\(epochs)", total: r.stepsInEpoch, unit: "steps") }
+                bar.update(r.step, detail: String(format: "loss %.4f acc %.4f %.0f img/s lr %.4g", r.loss, r.accuracy,
+                                                  r.imagesPerSecond, r.learningRate))
+            }, shouldStop: { StopRequest.requested }) else {
+                bar.finish()
+                let done = trainer.epochsDone
+                log("interrupted; \(output) was not written. " + (done > 0
+                    ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
+                    : "No epoch was completed, so there is no checkpoint."))
+                throw ExitCode(130)
+            }
+            bar.finish()
+            try SupernetCheckpoint.save(trainer, to: ckpt)
+            log(String(format: "epoch %d/%d: largest loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s", report.epoch, epochs,
+                       report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds))
+            if validation.count > 0 {
+                let trained = try trainer.trainedSupernet()
+                for (label, config) in [("largest", space.largest), ("smallest", space.smallest)] {
+                    let r = try SupernetEvaluation.evaluate(trained, space: space, configuration: config, on: validation,
+                                                            preprocessing: pre.evaluation)
+                    log("  \(label): " + zip(r.stages, zip(r.accuracies, r.cumulativeMACs)).map {
+                        String(format: "exit %d val accuracy %.4f macs %d", $0.0, $0.1.0, $0.1.1)
+                    }.joined(separator: ", "))
+                }
+            }
+        }
+        try SupernetFile.save(try trainer.trainedSupernet(), to: output)
+        if let dir = o.configurations {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try space.largest.save(to: dir + "/largest.json")
+            try space.smallest.save(to: dir + "/smallest.json")
+            var r = TrainingRNG(seed: 0)
+            let images = try train.prefix(min(train.count, batchSize)).batch(Array(0..<min(train.count, batchSize)), pre.evaluation, rng: &r)
+            let context = trainer.samplerContext(images, progress: 1)
+            for (i, c) in try sampler.kept(context: context).enumerated() { try c.save(to: dir + "/kept\(i + 1).json") }
+        }
+        log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
+    }
+}

@@ -1,0 +1,305 @@
+// SupernetTests: configurations and samplers, one sandwich step against separately computed gradients, evaluation, resume.
+import Foundation
+import IR
+import ONNX
+import Passes
+import TestSupport
+import Runtime
+import XCTest
+
+/// A small staged CNN (conv-BN-ReLU ×2, max pool, global pool, linear; 3 stages at 0.25, 0.5).
+func stagedCNN(seed: UInt64, pipeline: String = "split-stages{fractions=[0.25,0.5]},insert-exits") throws -> (static: Graph, staged: Graph) {
+    var rng = TrainingRNG(seed: seed)
+    func he(_ shape: [Int], fanIn: Int) -> Tensor {
+        let s = (2 / Float(fanIn)).squareRoot()
+        return Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() * s })
+    }
+    var g = Graph(name: "staged_cnn")
+    try g.addInput("x", type: TensorType(dims: [.symbol("N"), .fixed(1), .fixed(28), .fixed(28)]))
+    var x = "x", cin = 1
+    for (i, cout) in [8, 16].enumerated() {
+        try g.addConstant("w\(i)", he([cout, cin, 3, 3], fanIn: cin * 9))
+        try g.addConstant("s\(i)", Tensor(shape: [cout], scalars: (0..<cout).map { 1 + Float($0) * 0.01 }))
+        try g.addConstant("b\(i)", Tensor(shape: [cout], scalars: (0..<cout).map { Float($0) * 0.02 - 0.1 }))
+        try g.addConstant("m\(i)", Tensor(shape: [cout], repeating: 0))
+        try g.addConstant("v\(i)", Tensor(shape: [cout], repeating: 1))
+        x = try g.append(.conv(ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1])), [x, "w\(i)"], name: "conv\(i)")
+        x = try g.append(.batchNormalization(epsilon: 1e-5), [x, "s\(i)", "b\(i)", "m\(i)", "v\(i)"], name: "bn\(i)")
+        x = try g.append(.relu, [x], name: "relu\(i)")
+        cin = cout
+    }
+    x = try g.append(.maxPool(PoolAttributes(kernel: [2, 2], strides: [2, 2])), [x], name: "pool")
+    x = try g.append(.globalAveragePool, [x], name: "gap")
+    x = try g.append(.flatten(axis: 1), [x], name: "flatten")
+    try g.addConstant("fw", he([10, 16], fanIn: 16))
+    try g.addConstant("fb", Tensor(shape: [10], repeating: 0))
+    x = try g.append(.gemm(GemmAttributes(transB: true)), [x, "fw", "fb"], name: "fc")
+    try g.setOutputs([x])
+    var staged = g
+    try PassManager(pipeline: pipeline, verifyEach: true).run(&staged)
+    return (g, staged)
+}
+
+/// Synthetic data: a bright square whose position encodes the label.
+func squares(_ n: Int) -> Dataset {
+    var px = [UInt8](repeating: 0, count: n * 784)
+    for i in 0..<n {
+        let label = i % 4, oy = (label / 2) * 14, ox = (label % 2) * 14
+        for y in 0..<10 { for x in 0..<10 { px[i * 784 + (oy + 2 + y) * 28 + ox + 2 + x] = UInt8(150 + (i * 7 + y * x) % 100) } }
+    }
+    return Dataset(pixels: .uint8(px), imageShape: [1, 28, 28], labels: (0..<n).map { $0 % 4 })
+}
+
+final class SupernetTests: XCTestCase {
+    private func options(_ distill: DistillationMode = .inplace, samples: Int = 1, lr: Float = 0.05,
+                         momentum: Float = 0.9, decay: Float = 5e-4) -> SupernetTrainingOptions {
+        SupernetTrainingOptions(training: TrainingConfiguration(epochs: 2, batchSize: 16, schedule: .constant(base: lr, warmupSteps: 0),
+                                                                momentum: momentum, nesterov: momentum > 0, weightDecay: decay,
+                                                                labelSmoothing: 0.1, seed: 5),
+                                samples: samples, distillation: distill)
+    }
+
+    func testSamplersDrawOnlyLegalConfigurationsAndCoverTheCandidates() throws {
+        let (_, staged) = try stagedCNN(seed: 1)
+        guard var info = staged.stageInfo else { return XCTFail("not staged") }
+        // One class with bins (as flops-bins gives), the others any value.
+        info.classes[0].bins = [2, 3, 5, 6, 8]
+        let space = try SupernetSpace(info, allClasses: true)
+        XCTAssertEqual(space.choices.map(\.candidates), [[2, 3, 5, 6], Array(1..<16)])
+        XCTAssertEqual(space.largest.boundaries[info.classes[0].name], [5, 6, 8])
+        XCTAssertEqual(space.smallest.boundaries[info.classes[1].name], [1, 2, 16])
+        var g = staged
+        g.setStageInfo(info)
+        let trainer = try SupernetTrainer(supernet: g, space: space, sampler: UniformSampler(options: try PassOptions(specs: [])),
+                                          options: options())
+        var rng = TrainingRNG(seed: 9)
+        let batch = squares(8).batch(Array(0..<8), Preprocessing(), rng: &rng)
+        for text in ["uniform", "attentive{candidates=3 mode=worst-up buckets=4}", "prioritized{buckets=3 pool-size=2}"] {
+            let sampler = try SamplerRegistry.parse(text)
+            var seen: [String: Set<Int>] = [:]
+            for i in 0..<(text == "uniform" ? 400 : 12) {
+                let context = trainer.samplerContext(batch, progress: Double(i) / 12)
+                for c in try sampler.sample(2, context: context, rng: &rng) {
+                    XCTAssertNoThrow(try space.check(c), text)
+                    for (name, b) in c.boundaries { seen[name, default: []].formUnion(b.dropLast()) }
+                    try sampler.observe(c, loss: Float(i % 7), context: context)
+                }
+            }
+            if text == "uniform" {
+                for choice in space.choices { XCTAssertEqual(seen[choice.name], Set(choice.candidates), "every candidate of \(choice.name) drawn") }
+            }
+        }
+        XCTAssertThrowsError(try SamplerRegistry.parse("attentive{mode=sideways}")) { XCTAssertTrue("\($0)".contains("best-up"), "\($0)") }
+        XCTAssertThrowsError(try SamplerRegistry.parse("greedy")) { XCTAssertTrue("\($0)".contains("uniform, attentive, prioritized"), "\($0)") }
+        XCTAssertThrowsError(try SamplerRegistry.parse("uniform{k=1}")) { XCTAssertTrue("\($0)".contains("unknown option 'k'"), "\($0)") }
+        var bad = space.largest
+        bad.boundaries[info.classes[0].name] = [4, 6, 8]
+        XCTAssertThrowsError(try space.check(bad)) { XCTAssertTrue("\($0)".contains("not 3 increasing values"), "\($0)") }
+    }
+
+    /// Re-resolving the supernet's slices under a configuration gives the graph split-stages builds
+    /// for that configuration from the static graph.
+    func testConfigurationGraphEqualsSplitStagesOfThatConfiguration() throws {
+        let (plain, staged) = try stagedCNN(seed: 1)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        var rng = TrainingRNG(seed: 3)
+        for config in [space.largest, space.smallest, space.random(&rng)] {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-config-\(UUID().uuidString).json").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try config.save(to: path)
+            XCTAssertEqual(try SupernetConfiguration.load(path), config)
+            var direct = plain
+            try PassManager(pipeline: "split-stages{config=\"\(path)\"},insert-exits", verifyEach: true).run(&direct)
+            let resolved = try space.graph(staged, config)
+            try Verifier.verify(resolved)
+            XCTAssertEqual(TextPrinter.print(resolved), TextPrinter.print(direct))
+        }
+    }
+
+    /// One sandwich step (SGD with lr 1, no momentum or decay: the update is minus the summed
+    /// gradient) equals the sum of the gradients of the largest (labels), the smallest and the
+    /// sampled configuration (distilled from the largest's last exit), each computed on its own
+    /// graph built by split-stages from the static model.
+    func testOneStepEqualsTheSumOfItsConfigurationsGradients() throws {
+        let (plain, staged) = try stagedCNN(seed: 2)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let trainer = try SupernetTrainer(supernet: staged, space: space, sampler: try SamplerRegistry.parse("uniform"),
+                                          options: options(samples: 1, lr: 1, momentum: 0, decay: 0))
+        var rng = TrainingRNG(seed: 11)
+        let batch = squares(16).batch(Array(0..<16), Preprocessing(), rng: &rng)
+        var copy = rng
+        let sampled = space.random(&copy)
+        let before = trainer.parameters
+        _ = try trainer.step(batch, learningRate: 1, progress: 0, rng: &rng)
+
+        var expected: [String: [Float]] = [:]
+        var teacher: Tensor?
+        for (config, labels) in [(space.largest, true), (space.smallest, false), (sampled, false)] {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-config-\(UUID().uuidString).json").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try config.save(to: path)
+            var g = plain
+            try PassManager(pipeline: "split-stages{config=\"\(path)\"},insert-exits", verifyEach: true).run(&g)
+            let net = try TrainableGraph(graph: g)
+            var r = TrainingRNG(seed: 0)
+            let tape = try net.forward(["x": batch.images], mode: .training, rng: &r)
+            let exits = try info.exits.map { try net.value($0.value, on: tape) }
+            var grads: [String: Tensor] = [:]
+            for (e, logits) in zip(info.exits, exits) {
+                let l = labels ? try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: 0.1)
+                               : try Losses.distillation(student: logits, teacher: teacher ?? logits)
+                var gr = l.gradient
+                for i in gr.scalars.indices { gr.scalars[i] /= Float(exits.count) }
+                grads[e.value] = gr
+            }
+            if labels { teacher = exits.last }
+            for (name, g) in try net.backward(tape, outputGradients: grads) {
+                expected[name] = zip(expected[name] ?? Array(repeating: 0, count: g.count), g.scalars).map { $0 + $1 }
+            }
+        }
+        XCTAssertEqual(Set(expected.keys), Set(trainer.parameters.keys))
+        for (name, g) in expected {
+            guard let a = before[name], let b = trainer.parameters[name] else { return XCTFail(name) }
+            let step = zip(a.scalars, b.scalars).map { $0 - $1 }
+            let scale = max(1e-3, g.map(abs).max() ?? 0)
+            for (x, y) in zip(step, g) { XCTAssertEqual(x, y, accuracy: 1e-4 * scale + 1e-6, name) }
+            XCTAssertTrue(g.contains { $0 != 0 }, "\(name) got a gradient")
+        }
+    }
+
+    func testEvaluationGivesEveryExitAsTheStagedInterpreter() throws {
+        let (_, staged) = try stagedCNN(seed: 4)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let data = squares(20)
+        let r = try SupernetEvaluation.evaluate(staged, space: space, configuration: space.smallest, on: data, preprocessing: Preprocessing(),
+                                                batchSize: 7)
+        let g = try space.graph(staged, space.smallest)
+        let interpreter = try StagedInterpreter(graph: g)
+        var rng = TrainingRNG(seed: 0)
+        let images = data.batch(Array(0..<20), Preprocessing(), rng: &rng).images
+        XCTAssertEqual(r.cumulativeMACs, interpreter.exitMACs)
+        // The training engine computes the same exits (inference mode).
+        let net = try TrainableGraph(graph: g)
+        var r0 = TrainingRNG(seed: 0)
+        let tape = try net.forward(["x": images], mode: .inference, rng: &r0)
+        for (e, exit) in info.exits.enumerated() {
+            let y = try net.value(exit.value, on: tape)
+            for i in 0..<20 { for j in 0..<10 { XCTAssertEqual(r.logits[e][i][j], y.scalars[i * 10 + j], accuracy: 1e-4, "engine exit \(e + 1)") } }
+        }
+        for (e, exit) in info.exits.enumerated() {
+            guard let y = try interpreter.run(["x": images], exitAt: exit.stage).outputs[g.outputs[0]] else { return XCTFail() }
+            for i in 0..<20 {
+                for j in 0..<10 { XCTAssertEqual(r.logits[e][i][j], y.scalars[i * 10 + j], accuracy: 1e-4) }
+                XCTAssertEqual(r.correct[e][i], r.predictions[e][i] == data.labels[i])
+            }
+        }
+    }
+
+    func testResumeFromCheckpointContinuesExactly() throws {
+        let (_, staged) = try stagedCNN(seed: 3)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true, uniformBins: 4)
+        let data = squares(48)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-sckpt-\(UUID().uuidString).npz").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func trainer() throws -> SupernetTrainer {
+            try SupernetTrainer(supernet: staged, space: space, sampler: try SamplerRegistry.parse("prioritized{buckets=2 pool-size=2 p=1}"),
+                                options: options(.ieb))
+        }
+        let straight = try trainer()
+        _ = try straight.trainEpoch(data)
+        _ = try straight.trainEpoch(data)
+        let first = try trainer()
+        _ = try first.trainEpoch(data)
+        try SupernetCheckpoint.save(first, to: path)
+        let resumed = try trainer()
+        try SupernetCheckpoint.load(path, into: resumed)
+        XCTAssertEqual(resumed.epochsDone, 1)
+        _ = try resumed.trainEpoch(data)
+        XCTAssertEqual(resumed.parameters, straight.parameters)
+        XCTAssertEqual(resumed.buffers, straight.buffers)
+        XCTAssertEqual(resumed.ema, straight.ema)
+        XCTAssertNotEqual(straight.parameters, first.parameters, "the second epoch changed the weights")
+        XCTAssertNotEqual(straight.buffers["m1"], try TrainableGraph(graph: staged).buffers["m1"], "running means were updated through slices")
+    }
+
+    /// The slice gradient (what puts a weight block's gradient into its shared constant) against
+    /// finite differences, with a negative start and a step.
+    func testSliceGradientAgainstFiniteDifferences() throws {
+        let x = values([3, 4, 2], seed: 61)
+        let g = try singleOpGraph(.slice(starts: [-2, 1], ends: [3, 4], axes: [0, 1], steps: [1, 2]), inputs: [("x", x)], constants: [])
+        try checkGradients(GradientCase(graph: g, inputs: ["x": x]) { v in
+            var out: [Double] = []
+            for i in 1..<3 { for j in [1, 3] { for k in 0..<2 { out.append(v["x"]!.v[(i * 4 + j) * 2 + k]) } } }
+            return R64([2, 2, 2], out)
+        })
+    }
+
+    func testRecalibrationReproducesStatisticsComputedIndependently() throws {
+        let (_, staged) = try stagedCNN(seed: 6)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let config = space.smallest
+        let data = squares(40)
+        // Batches of 20 (two): the statistics are the mean of the two batches' mean and unbiased variance.
+        let out = try BatchNormRecalibration.recalibrate(staged, space: space, configuration: config, data: data, preprocessing: Preprocessing(),
+                                                         images: 40, batchSize: 20)
+        let g = try space.graph(staged, config)
+        let net = try TrainableGraph(graph: g)
+        var mean: [String: [Double]] = [:], variance: [String: [Double]] = [:]
+        for b in 0..<2 {
+            var rng = TrainingRNG(seed: 0)
+            let images = data.batch(Array((b * 20)..<(b * 20 + 20)), Preprocessing(), rng: &rng).images
+            let tape = try net.forward(["x": images], mode: .training, rng: &rng)
+            for node in g.nodes {
+                guard case .batchNormalization = node.op, case .slice(let starts, _, _, _) = g.nodes.first(where: { $0.outputs[0] == node.inputs[3] })?.op,
+                      let meanName = g.nodes.first(where: { $0.outputs[0] == node.inputs[3] })?.inputs[0],
+                      let varName = g.nodes.first(where: { $0.outputs[0] == node.inputs[4] })?.inputs[0] else { continue }
+                let v = try net.value(node.inputs[0], on: tape)
+                let n = v.shape[0], c = v.shape[1], hw = v.count / (n * c)
+                for ch in 0..<c {
+                    var xs: [Double] = []
+                    for i in 0..<n { for p in 0..<hw { xs.append(Double(v.scalars[(i * c + ch) * hw + p])) } }
+                    let m = xs.reduce(0, +) / Double(xs.count)
+                    let unbiased = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)
+                    let at = starts[0] + ch
+                    mean[meanName, default: Array(repeating: 0, count: 16)][at] += m / 2
+                    variance[varName, default: Array(repeating: 0, count: 16)][at] += unbiased / 2
+                }
+            }
+        }
+        XCTAssertEqual(Set(mean.keys), ["m0", "m1"])
+        for (name, expected) in mean.merging(variance, uniquingKeysWith: { a, _ in a }) {
+            guard let t = out.constants[name] else { return XCTFail(name) }
+            for (a, e) in zip(t.scalars, expected.prefix(t.count)) { XCTAssertEqual(Double(a), e, accuracy: 1e-4 * max(1, abs(e)), name) }
+        }
+    }
+
+    /// insert-batchnorm on the BN-folded default model, then statistics from data: the staged
+    /// graph computes the same exits as without the BatchNormalizations, which now hold real
+    /// statistics.
+    func testBatchNormInsertionLeavesTheFunctionUnchanged() throws {
+        let model = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        var plain = model, withBN = model
+        try PassManager(pipeline: "canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&plain)
+        try PassManager(pipeline: "canonicalize,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&withBN)
+        let inserted = withBN.constantNames.filter { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }
+        XCTAssertEqual(inserted.count, model.nodes.filter { if case .conv = $0.op { return true } else { return false } }.count)
+        let data = squares(24)
+        let initialized = try BatchNormInsertion.initialize(withBN, data: data, preprocessing: Preprocessing(), images: 24, batchSize: 12)
+        for name in inserted { XCTAssertTrue(initialized.constants[name]?.scalars.contains { $0 != 0 } == true, name) }
+        guard let info = plain.stageInfo, let infoBN = initialized.stageInfo else { return XCTFail("not staged") }
+        let test = squares(6)
+        let a = try SupernetEvaluation.evaluate(plain, space: try SupernetSpace(info), configuration: SupernetConfiguration(of: info),
+                                                on: test, preprocessing: Preprocessing())
+        let b = try SupernetEvaluation.evaluate(initialized, space: try SupernetSpace(infoBN), configuration: SupernetConfiguration(of: infoBN),
+                                                on: test, preprocessing: Preprocessing())
+        XCTAssertEqual(a.cumulativeMACs, b.cumulativeMACs)
+        for e in a.logits.indices {
+            for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
+        }
+    }
+}
