@@ -23,7 +23,7 @@ public enum BatchNormInsertion {
             return (n.inputs[0], starts[0])
         }
         for node in graph.nodes {
-            guard case .batchNormalization(let eps) = node.op, let (mean, start) = root(node.inputs[3]),
+            guard case .batchNormalization(let eps, _) = node.op, let (mean, start) = root(node.inputs[3]),
                   mean.hasSuffix(InsertBatchNorm.suffix + ".mean") else { continue }
             targets.append((node.inputs[0], eps, String(mean.dropLast(".mean".count)), start))
         }
