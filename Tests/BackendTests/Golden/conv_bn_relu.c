@@ -12,60 +12,81 @@
 #endif
 
 static const float conv_bn_relu_w[32] CONV_BN_RELU_ALIGNED = {
-    0x1p-1f, 0x1p-2f, -0x1.8p-1f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
-    -0x1p+0f, 0x1p+1f, 0x1.8p+0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+    0x1p-1f, 0x1p-2f, -0x1.8p-1f, -0x1p+0f, 0x1p+1f, 0x1.8p+0f, 0.0f, 0.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     -0x1p-1f, 0x1.99999ap-4f, 0x1.333334p-2f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
 };
 
 static float conv_bn_relu_arena[48] CONV_BN_RELU_ALIGNED;
 
-/* Cache blocking: a KC×NC block of B (128 KB) stays in L2 while MR×KC blocks of A (8 KB) are
-   reused from L1 across its NR-column panels. */
+#if defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define CONV_BN_RELU_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define CONV_BN_RELU_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+#if defined(__AVX__) && defined(__FMA__)
+#include <immintrin.h>
+#define CONV_BN_RELU_AVX_FMA 1
+#else
+#define CONV_BN_RELU_AVX_FMA 0
+#endif
+/* Cache blocking: the depth of a B block (its columns are the driver's). */
 #define CONV_BN_RELU_KC 256
-#define CONV_BN_RELU_NC 128
 
-static void conv_bn_relu_gemm_tile(int k, const float *restrict a, const float *restrict b, int ldb,
-                           float *restrict c, int ldc, int first, const float *restrict bias, float lo, float hi)
+static void conv_bn_relu_tile_3x8(int k, const float *restrict a, const float *restrict b, int ldb, float *restrict c, int ldc,
+                         int first, const float *restrict bias, float lo, float hi, int mr, int nr)
 {
-    float acc[8][32];
-    for (int i = 0; i < 8; ++i) {
-        for (int j = 0; j < 32; ++j) acc[i][j] = 0.0f;
+    float acc[3][8];
+#if CONV_BN_RELU_AVX_FMA
+    __m256 c0_0 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps();
+    for (int q = 0; q < k; ++q) {
+        const float *restrict bq = b + q * ldb;
+        const float *restrict aq = a + q * 3;
+        const __m256 b0 = _mm256_loadu_ps(bq);
+        const __m256 a0 = _mm256_broadcast_ss(aq + 0);
+        c0_0 = _mm256_fmadd_ps(a0, b0, c0_0);
+        const __m256 a1 = _mm256_broadcast_ss(aq + 1);
+        c1_0 = _mm256_fmadd_ps(a1, b0, c1_0);
+        const __m256 a2 = _mm256_broadcast_ss(aq + 2);
+        c2_0 = _mm256_fmadd_ps(a2, b0, c2_0);
+    }
+    if (mr == 3 && nr == 8) {
+        /* max(lo, x) and min(hi, x) return x when it is NaN, as the scalar clamp does. */
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        {
+            float *restrict ci = c + 0 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[0]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c0_0, first ? bi : _mm256_loadu_ps(ci)))));
+        }
+        {
+            float *restrict ci = c + 1 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[1]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c1_0, first ? bi : _mm256_loadu_ps(ci)))));
+        }
+        {
+            float *restrict ci = c + 2 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[2]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c2_0, first ? bi : _mm256_loadu_ps(ci)))));
+        }
+        return;
+    }
+    _mm256_storeu_ps(acc[0], c0_0);
+    _mm256_storeu_ps(acc[1], c1_0);
+    _mm256_storeu_ps(acc[2], c2_0);
+#else
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
     }
     for (int q = 0; q < k; ++q) {
         const float *restrict bq = b + q * ldb;
-        const float *restrict aq = a + q * 8;
-        for (int i = 0; i < 8; ++i) {
+        const float *restrict aq = a + q * 3;
+        for (int i = 0; i < 3; ++i) {
             const float av = aq[i];
-            for (int j = 0; j < 32; ++j) acc[i][j] += av * bq[j];
+            for (int j = 0; j < 8; ++j) acc[i][j] = CONV_BN_RELU_FMA(av, bq[j], acc[i][j]);
         }
     }
-    for (int i = 0; i < 8; ++i) {
-        float *restrict ci = c + i * ldc;
-        const float bi = bias[i];
-        for (int j = 0; j < 32; ++j) {
-            float v = acc[i][j] + (first ? bi : ci[j]);
-            v = v < lo ? lo : v;
-            v = v > hi ? hi : v;
-            ci[j] = v;
-        }
-    }
-}
-static void conv_bn_relu_gemm_edge(int k, const float *restrict a, const float *restrict b, int ldb,
-                           float *restrict c, int ldc, int first, const float *restrict bias, float lo, float hi, int mr, int nr)
-{
-    float acc[8][32];
-    for (int i = 0; i < 8; ++i) {
-        for (int j = 0; j < 32; ++j) acc[i][j] = 0.0f;
-    }
-    for (int q = 0; q < k; ++q) {
-        const float *restrict bq = b + q * ldb;
-        const float *restrict aq = a + q * 8;
-        for (int i = 0; i < 8; ++i) {
-            const float av = aq[i];
-            for (int j = 0; j < 32; ++j) acc[i][j] += av * bq[j];
-        }
-    }
+#endif
     for (int i = 0; i < mr; ++i) {
         float *restrict ci = c + i * ldc;
         const float bi = bias[i];
@@ -77,37 +98,107 @@ static void conv_bn_relu_gemm_edge(int k, const float *restrict a, const float *
         }
     }
 }
-static void conv_bn_relu_gemm(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
-                      float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
+static void conv_bn_relu_tile_3x16(int k, const float *restrict a, const float *restrict b, int ldb, float *restrict c, int ldc,
+                         int first, const float *restrict bias, float lo, float hi, int mr, int nr)
 {
-    float bt[CONV_BN_RELU_KC * 32];
-    for (int jc = 0; jc < n; jc += CONV_BN_RELU_NC) {
-        const int nc = n - jc < CONV_BN_RELU_NC ? n - jc : CONV_BN_RELU_NC;
+    float acc[3][16];
+#if CONV_BN_RELU_AVX_FMA
+    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps();
+    for (int q = 0; q < k; ++q) {
+        const float *restrict bq = b + q * ldb;
+        const float *restrict aq = a + q * 3;
+        const __m256 b0 = _mm256_loadu_ps(bq), b1 = _mm256_loadu_ps(bq + 8);
+        const __m256 a0 = _mm256_broadcast_ss(aq + 0);
+        c0_0 = _mm256_fmadd_ps(a0, b0, c0_0);
+        c0_1 = _mm256_fmadd_ps(a0, b1, c0_1);
+        const __m256 a1 = _mm256_broadcast_ss(aq + 1);
+        c1_0 = _mm256_fmadd_ps(a1, b0, c1_0);
+        c1_1 = _mm256_fmadd_ps(a1, b1, c1_1);
+        const __m256 a2 = _mm256_broadcast_ss(aq + 2);
+        c2_0 = _mm256_fmadd_ps(a2, b0, c2_0);
+        c2_1 = _mm256_fmadd_ps(a2, b1, c2_1);
+    }
+    if (mr == 3 && nr == 16) {
+        /* max(lo, x) and min(hi, x) return x when it is NaN, as the scalar clamp does. */
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        {
+            float *restrict ci = c + 0 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[0]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c0_0, first ? bi : _mm256_loadu_ps(ci)))));
+            _mm256_storeu_ps(ci + 8, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c0_1, first ? bi : _mm256_loadu_ps(ci + 8)))));
+        }
+        {
+            float *restrict ci = c + 1 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[1]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c1_0, first ? bi : _mm256_loadu_ps(ci)))));
+            _mm256_storeu_ps(ci + 8, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c1_1, first ? bi : _mm256_loadu_ps(ci + 8)))));
+        }
+        {
+            float *restrict ci = c + 2 * ldc;
+            const __m256 bi = _mm256_set1_ps(bias[2]);
+            _mm256_storeu_ps(ci, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c2_0, first ? bi : _mm256_loadu_ps(ci)))));
+            _mm256_storeu_ps(ci + 8, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(c2_1, first ? bi : _mm256_loadu_ps(ci + 8)))));
+        }
+        return;
+    }
+    _mm256_storeu_ps(acc[0], c0_0);
+    _mm256_storeu_ps(acc[0] + 8, c0_1);
+    _mm256_storeu_ps(acc[1], c1_0);
+    _mm256_storeu_ps(acc[1] + 8, c1_1);
+    _mm256_storeu_ps(acc[2], c2_0);
+    _mm256_storeu_ps(acc[2] + 8, c2_1);
+#else
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 16; ++j) acc[i][j] = 0.0f;
+    }
+    for (int q = 0; q < k; ++q) {
+        const float *restrict bq = b + q * ldb;
+        const float *restrict aq = a + q * 3;
+        for (int i = 0; i < 3; ++i) {
+            const float av = aq[i];
+            for (int j = 0; j < 16; ++j) acc[i][j] = CONV_BN_RELU_FMA(av, bq[j], acc[i][j]);
+        }
+    }
+#endif
+    for (int i = 0; i < mr; ++i) {
+        float *restrict ci = c + i * ldc;
+        const float bi = bias[i];
+        for (int j = 0; j < nr; ++j) {
+            float v = acc[i][j] + (first ? bi : ci[j]);
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            ci[j] = v;
+        }
+    }
+}
+static void conv_bn_relu_gemm_3x16(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
+                         float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
+{
+    float bt[CONV_BN_RELU_KC * 16];
+    for (int jc = 0; jc < n; jc += 128) {
+        const int nc = n - jc < 128 ? n - jc : 128;
         for (int q0 = 0; q0 < k; q0 += CONV_BN_RELU_KC) {
             const int kc = k - q0 < CONV_BN_RELU_KC ? k - q0 : CONV_BN_RELU_KC;
             const int first = q0 == 0, last = q0 + kc == k;
             const float l = last ? lo : -INFINITY, h = last ? hi : INFINITY;
-            const int full = nc / 32 * 32, nr = nc - full;
-            if (nr > 0) {
-                /* The ragged last panel, zero-padded to a whole one. */
+            const int full = nc / 16 * 16, rem = nc - full, tw = (rem + 7) / 8 * 8;
+            if (rem > 0) {
+                /* The ragged last panel, zero-padded to tw columns. */
                 const float *bp = b + q0 * ldb + jc + full;
                 for (int q = 0; q < kc; ++q) {
-                    for (int j = 0; j < 32; ++j) bt[q * 32 + j] = j < nr ? bp[q * ldb + j] : 0.0f;
+                    for (int j = 0; j < tw; ++j) bt[q * tw + j] = j < rem ? bp[q * ldb + j] : 0.0f;
                 }
             }
-            for (int i0 = 0; i0 < m; i0 += 8) {
-                const int mr = m - i0 < 8 ? m - i0 : 8;
-                const float *ap = a + i0 * k + q0 * 8;
-                for (int j0 = 0; j0 < nc; j0 += 32) {
-                    const int w = nc - j0 < 32 ? nc - j0 : 32;
-                    const float *bp = w == 32 ? b + q0 * ldb + jc + j0 : bt;
-                    const int bld = w == 32 ? ldb : 32;
-                    float *cp = c + i0 * ldc + jc + j0;
-                    if (mr == 8 && w == 32) {
-                        conv_bn_relu_gemm_tile(kc, ap, bp, bld, cp, ldc, first, bias + i0, l, h);
-                    } else {
-                        conv_bn_relu_gemm_edge(kc, ap, bp, bld, cp, ldc, first, bias + i0, l, h, mr, w);
-                    }
+            for (int i0 = 0; i0 < m; i0 += 3) {
+                const int mr = m - i0 < 3 ? m - i0 : 3;
+                const float *ap = a + i0 * k + q0 * 3;
+                for (int j0 = 0; j0 < full; j0 += 16) {
+                    conv_bn_relu_tile_3x16(kc, ap, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, 16);
+                }
+                if (rem > 0) {
+                    float *cp = c + i0 * ldc + jc + full;
+                    if (tw == 16) conv_bn_relu_tile_3x16(kc, ap, bt, 16, cp, ldc, first, bias + i0, l, h, mr, rem);
+                    else conv_bn_relu_tile_3x8(kc, ap, bt, 8, cp, ldc, first, bias + i0, l, h, mr, rem);
                 }
             }
         }
@@ -116,7 +207,7 @@ static void conv_bn_relu_gemm(int m, int n, int k, const float *restrict a, cons
 /* Conv_0+BatchNormalization_1+Relu_2: conv + relu ([1,2,4,4], [3,2,1,1], [3]) -> ([1,3,4,4]) */
 static void conv_bn_relu_k0(const float *restrict w, const float *restrict x0, float *restrict y0)
 {
-    conv_bn_relu_gemm(3, 16, 2, w, x0, 16, y0, 16, (w + 16), 0.0f, INFINITY);
+    conv_bn_relu_gemm_3x16(3, 16, 2, w, x0, 16, y0, 16, (w + 16), 0.0f, INFINITY);
 }
 
 int conv_bn_relu_run_with_arena(const float *input, float *output, float *arena)

@@ -28,6 +28,17 @@ static const float residual_pool_fc_w[96] RESIDUAL_POOL_FC_ALIGNED = {
 
 static float residual_pool_fc_arena[80] RESIDUAL_POOL_FC_ALIGNED;
 
+#if defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define RESIDUAL_POOL_FC_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define RESIDUAL_POOL_FC_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+#if defined(__AVX__) && defined(__FMA__)
+#include <immintrin.h>
+#define RESIDUAL_POOL_FC_AVX_FMA 1
+#else
+#define RESIDUAL_POOL_FC_AVX_FMA 0
+#endif
 static void residual_pool_fc_panel(int m, int n, int k, const float *restrict a, int ldam, int ldak,
                        const float *restrict w, const float *restrict bias, float *restrict c, float lo, float hi)
 {
@@ -43,12 +54,12 @@ static void residual_pool_fc_panel(int m, int n, int k, const float *restrict a,
             for (int q = 0; q < k4; q += 4) {
                 for (int u = 0; u < 4; ++u) {
                     const float av = ar[(q + u) * ldak];
-                    for (int j = 0; j < 32; ++j) acc[u][j] += av * wp[(q + u) * 32 + j];
+                    for (int j = 0; j < 32; ++j) acc[u][j] = RESIDUAL_POOL_FC_FMA(av, wp[(q + u) * 32 + j], acc[u][j]);
                 }
             }
             for (int q = k4; q < k; ++q) {
                 const float av = ar[q * ldak];
-                for (int j = 0; j < 32; ++j) acc[0][j] += av * wp[q * 32 + j];
+                for (int j = 0; j < 32; ++j) acc[0][j] = RESIDUAL_POOL_FC_FMA(av, wp[q * 32 + j], acc[0][j]);
             }
             const int nr = n - j0 < 32 ? n - j0 : 32;
             for (int j = 0; j < nr; ++j) {
@@ -69,9 +80,9 @@ static void residual_pool_fc_k0(const float *restrict x0, const float *restrict 
     for (int b = 0; b < 1; ++b) {
         for (int co = 0; co < 1; ++co) {
             const int ci = co;
-            for (int r = 0; r < 4; ++r) {
-                for (int e = 0; e < 4; ++e) {
-                    s[(r + 1) * 6 + e + 1] = x0[(b * 1 + ci) * 16 + r * 4 + e];
+            for (int u = 1; u < 5; ++u) {
+                for (int v = 1; v < 5; ++v) {
+                    s[0 + u * 6 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v + -1];
                 }
             }
             const float k0 = x1[co * 9 + 0];
@@ -85,15 +96,15 @@ static void residual_pool_fc_k0(const float *restrict x0, const float *restrict 
             const float k8 = x1[co * 9 + 8];
             for (int p = 0; p < 22; ++p) {
                 float acc = x2[co];
-                acc += k0 * s[p + 0];
-                acc += k1 * s[p + 1];
-                acc += k2 * s[p + 2];
-                acc += k3 * s[p + 6];
-                acc += k4 * s[p + 7];
-                acc += k5 * s[p + 8];
-                acc += k6 * s[p + 12];
-                acc += k7 * s[p + 13];
-                acc += k8 * s[p + 14];
+                acc = RESIDUAL_POOL_FC_FMA(k0, s[p + 0], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k1, s[p + 1], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k2, s[p + 2], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k3, s[p + 6], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k4, s[p + 7], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k5, s[p + 8], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k6, s[p + 12], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k7, s[p + 13], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k8, s[p + 14], acc);
                 (s + 36)[p] = acc;
             }
             for (int oh = 0; oh < 4; ++oh) {

@@ -82,9 +82,9 @@ public final class Residual_pool_fc {
         for b in 0..<1 {
             for co in 0..<1 {
                 let ci = co
-                for r in 0..<4 {
-                    for e in 0..<4 {
-                        s[(r + 1) * 6 + e + 1] = x0[(b * 1 + ci) * 16 + r * 4 + e]
+                for u in stride(from: 1, to: 5, by: 1) {
+                    for v in stride(from: 1, to: 5, by: 1) {
+                        s[0 + u * 6 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v + -1]
                     }
                 }
                 let k0: Float = x1[co * 9 + 0]
