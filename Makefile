@@ -15,7 +15,7 @@ INIT_MODEL := .cache/resnet8-init.onnx
 TRAIN_FLAGS := --data fashion-mnist --epochs 10 --lr 0.1 --schedule cosine --warmup-epochs 1 \
 	--label-smoothing 0.1 --crop-padding 2 --weight-decay 5e-4 --seed 1 --threads 2
 
-.PHONY: all build deps venv node-tests test demo bench default-model regenerate-proto clean
+.PHONY: all build deps venv node-tests test fuzz fuzz-smoke demo bench default-model regenerate-proto clean
 
 all: build
 
@@ -48,6 +48,18 @@ build: deps
 
 test: deps venv node-tests
 	PYTHON=$(abspath $(PYTHON)) S2DC_NODE_TESTS=$(abspath $(NODE_TESTS)) swift test
+	$(MAKE) fuzz-smoke
+
+# The fuzz targets (Tests/Fuzz, libFuzzer): `make fuzz` runs each for FUZZ_SECONDS, growing its
+# corpus in .cache/fuzz; `make test` runs each for FUZZ_RUNS executions from the seeds. A crash is
+# saved into Tests/FuzzTests/Fixtures as a regression input (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 300
+FUZZ_RUNS ?= 3000
+fuzz: deps venv
+	PYTHON=$(abspath $(PYTHON)) scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+
+fuzz-smoke: deps venv
+	PYTHON=$(abspath $(PYTHON)) scripts/fuzz.sh --runs $(FUZZ_RUNS)
 
 demo: build
 	.build/release/s2dc inspect $(DEMO_MODEL)

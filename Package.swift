@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Backend", targets: ["Backend"]),
+        .library(name: "Search", targets: ["Search"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +41,10 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["IR", "Passes", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files.
         .target(name: "Backend", dependencies: ["IR"], path: "Sources/Backend"),
+        // The search: space, strategies, threshold calibration, Pareto front, checkpoints.
+        .target(name: "Search", dependencies: ["Passes", "Runtime"], path: "Sources/Search"),
+        // convert's report: report.json's schema, the SVG plots, the summary table (no dependencies).
+        .target(name: "Report", path: "Sources/Report"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
@@ -70,6 +76,17 @@ let package = Package(
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
             name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
+        .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
+
+        // Fuzz targets (Tests/Fuzz): the entry points, and one executable each that `make fuzz`
+        // links with libFuzzer (built without it, the executable replays saved inputs).
+        .target(name: "FuzzTargets", dependencies: ["IR", "Passes", "ONNX"], path: "Tests/Fuzz/FuzzTargets"),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-onnx"),
+        .executableTarget(name: "fuzz-ir", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-ir"),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["FuzzTargets", "Passes", "TestSupport"], path: "Tests/FuzzTests",
+            exclude: ["Fixtures"]),  // the regression inputs, read through #filePath
     ]
 )

@@ -83,6 +83,11 @@ public struct Graph: Equatable, Sendable {
     /// Declares a runtime input.
     public mutating func addInput(_ name: String, type: TensorType) throws {
         try requireUndefined(name)
+        // The verifier's type rules (no negative size, a symbol only in the leading position), so
+        // that no graph that the verifier rejects can be built (the text parser builds through here).
+        var problems: [IRError] = []
+        Verifier.checkValueType(type, of: name, node: nil, into: &problems)
+        if let problem = problems.first { throw problem }
         inputs.append(GraphInput(name: name, type: type))
         types[name] = type
         changeCount += 1
@@ -222,6 +227,16 @@ public struct Graph: Equatable, Sendable {
         try requireNodeIndex(index)
         nodes[index].staging = staging
         changeCount += 1
+    }
+
+    /// Replaces the whole graph with `other`, a graph a pass built through this same mutation API.
+    /// For transformations that change the types of many values at once (pruning channels changes
+    /// every shape along a chain of layers), which node-by-node edits cannot make without an
+    /// ill-typed graph in between. The change count grows by the mutations that built `other`.
+    public mutating func replaceContents(with other: Graph) {
+        let count = changeCount + other.changeCount
+        self = other
+        changeCount = count
     }
 
     // MARK: Helpers

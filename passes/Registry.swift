@@ -12,6 +12,7 @@ let builtinPasses: [any Pass.Type] = [
     FlattenPatterns.self,
     CSE.self,
     DCE.self,
+    PruneFilters.self,
     StripSoftmax.self,
     ChannelClasses.self,
     SplitStages.self,

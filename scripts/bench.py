@@ -27,7 +27,13 @@ ResNet-20-style model of make-bench-models.py with Fashion-MNIST (forward, backw
 augmentation included). No peer trainer is installed (neither torch nor onnxruntime-training), so
 the figure is printed alone, with the machine it ran on.
 
-Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|training]
+Peer (only with `--only peer`, since it trains for minutes to hours): issue 15's PyTorch peer, the
+fixed uniform partition (0.25, 0.5) of the ResNet-20 bench model written by hand in PyTorch
+(scripts/bench-peer-uniform.py), trained --peer-epochs epochs; prints its test accuracy at its mean
+MACs and its wall time. Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
+
+Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--only import|runtime|backend|training|peer]
+                [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
 """
 import argparse
 import os
@@ -285,13 +291,36 @@ def bench_training(s2dc, work, repeat):
     print("  no peer: neither torch nor onnxruntime-training is installed, so the figure stands alone")
 
 
+def bench_peer(work, python, epochs, pretrain, model):
+    if not python:
+        sys.exit("bench: the peer section needs a Python with torch: --torch-python or S2DC_TORCH_PYTHON")
+    cmd = [python, os.path.join(HERE, "bench-peer-uniform.py"), "--epochs", str(epochs),
+           "--pretrain-epochs", str(pretrain), "--json", os.path.join(work, "peer.json")]
+    if model:
+        cmd += ["--model", model]
+    os.makedirs(work, exist_ok=True)
+    print(f"peer: PyTorch uniform partition (0.25, 0.5), {epochs} epochs from the model's weights "
+          f"({pretrain} static pre-training epochs), 2 threads", flush=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout}")
+    for line in proc.stdout.splitlines():
+        if line.startswith(("static model", "PyTorch peer", "thresholds", "exit ", "  1", "  2", "  3")):
+            print("  " + line)
+    print("  s2dc convert's figure at the same epochs goes beside this one once `s2dc convert` exists")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--s2dc", required=True, help="path to the s2dc binary (release build)")
     parser.add_argument("--work", default=".cache/bench", help="folder for generated benchmark models")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
-    parser.add_argument("--only", choices=["import", "runtime", "backend", "training"], help="run one section")
+    parser.add_argument("--only", choices=["import", "runtime", "backend", "training", "peer"], help="run one section")
+    parser.add_argument("--torch-python", default=os.environ.get("S2DC_TORCH_PYTHON"), help="a Python with torch (peer)")
+    parser.add_argument("--peer-epochs", type=int, default=4)
+    parser.add_argument("--peer-pretrain-epochs", type=int, default=0)
+    parser.add_argument("--peer-model", help="ONNX model for the peer (default: the bench ResNet-20)")
     args = parser.parse_args()
     s2dc = os.path.abspath(args.s2dc)
     if args.only in (None, "import"):
@@ -302,6 +331,8 @@ def main():
         bench_backend(s2dc, os.path.abspath(args.work), max(args.runs, 1))
     if args.only in (None, "training"):
         bench_training(s2dc, args.work, args.repeat)
+    if args.only == "peer":  # never in the default run: it trains for a long time
+        bench_peer(args.work, args.torch_python, args.peer_epochs, args.peer_pretrain_epochs, args.peer_model)
 
 
 if __name__ == "__main__":

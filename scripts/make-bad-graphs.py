@@ -220,6 +220,37 @@ def _():
                  inits=[ints("sizes", [1, 2])])
 
 
+# --- not a valid model: refused, never guessed ------------------------------------------------------
+
+@case("batch_dim_minus_one", "graph input 'x'", "dimension -1 at index 0", "must not be negative")
+def _():
+    return model([node("Relu", ["x"], ["y"], "relu")], inputs=[vi("x", [-1, 4])])
+
+
+@case("batch_dim_minus_five", "graph input 'x'", "dimension -5 at index 0")
+def _():
+    return model([node("Relu", ["x"], ["y"], "relu")], inputs=[vi("x", [-5, 4])])
+
+
+@case("double_input", "graph input 'x' is float64", "float32")
+def _():
+    return model([node("Relu", ["x"], ["y"], "relu")], inputs=[vi("x", [1, 4], TensorProto.DOUBLE)])
+
+
+@case("ir_version_too_new", "ir_version 99 is not supported", "IR versions 3 to 14")
+def _():
+    m = model([node("Relu", ["x"], ["y"], "relu")])
+    m.ir_version = 99
+    return m
+
+
+@case("ir_version_missing", "declares no ir_version")
+def _():
+    m = model([node("Relu", ["x"], ["y"], "relu")])
+    m.ClearField("ir_version")
+    return m
+
+
 # --- training-only forms -------------------------------------------------------------------------
 
 @case("training_batchnorm", "node 'bn' (BatchNormalization, opset 15)", "training-mode BatchNormalization")

@@ -1,6 +1,7 @@
 // Importer: turns a decoded ONNX model into an IR graph — opset and op checks, inputs, initializers, nodes, outputs.
 
 import IR
+import ONNXProto
 
 /// Options of an ONNX import.
 public struct ImportOptions: Sendable {
@@ -29,6 +30,10 @@ public enum ONNXImporter {
     /// The default-domain opsets s2dc imports.
     public static let supportedOpsets: ClosedRange<Int> = 7...22
 
+    /// The IR versions s2dc imports: from 3 (the first with opset imports, which the opset check
+    /// needs) to the newest that the committed onnx.proto defines.
+    public static let supportedIRVersions: ClosedRange<Int64> = 3...Int64(ONNX__VERSION__IR_VERSION.rawValue)
+
     /// The ONNX op types (default domain) the importer accepts, sorted.
     public static var supportedOpTypes: [String] { OpImporters.table.keys.sorted() }
 
@@ -37,6 +42,7 @@ public enum ONNXImporter {
     /// Throws one `ONNXError` per failure. A model with unsupported ops fails once, listing every
     /// such node as `OpType (node 'name', opset N)`; other errors name the node and the reason.
     public static func importModel(_ model: ONNXModel, file: String, options: ImportOptions = .init()) throws -> Graph {
+        try checkIRVersion(model, file: file)
         let opset = try checkOpset(model, file: file, options: options)
         let g = model.graph
         let names = g.nodes.enumerated().map { i, n in n.name.isEmpty ? "\(n.opType) #\(i)" : n.name }
@@ -80,6 +86,18 @@ public enum ONNXImporter {
     static func describe(_ n: ImportNode) -> String { "'\(n.name)' (\(n.opType), opset \(n.opset))" }
 
     // MARK: Model-level checks
+
+    /// A file of an IR version outside `supportedIRVersions` may mean what s2dc does not know;
+    /// refusing it beats guessing.
+    private static func checkIRVersion(_ model: ONNXModel, file: String) throws {
+        let known = "s2dc reads IR versions \(supportedIRVersions.lowerBound) to \(supportedIRVersions.upperBound)"
+        guard model.irVersion != 0 else {
+            throw ONNXError(file: file, "the model declares no ir_version; \(known)")
+        }
+        guard supportedIRVersions.contains(model.irVersion) else {
+            throw ONNXError(file: file, "ir_version \(model.irVersion) is not supported; \(known) (re-export the model with one of them)")
+        }
+    }
 
     private static func checkOpset(_ model: ONNXModel, file: String, options: ImportOptions) throws -> Int {
         guard let opset = model.opsets[""] ?? model.opsets["ai.onnx"] else {
@@ -133,7 +151,10 @@ public enum ONNXImporter {
             guard let type = input.elementType else { throw fail("graph input '\(input.name)' has no tensor type") }
             let dims = try inputDims(input, batchSymbol: ctx.options.batchSymbol, file: file)
             switch type {
-            case .float, .float16, .double:
+            case .double:
+                // IR values are float32: reading doubles as floats would change what the model computes.
+                throw fail("graph input '\(input.name)' is float64; s2dc computes in float32, so re-export the model with float32 inputs")
+            case .float, .float16:
                 try ctx.graph.addInput(input.name, type: TensorType(dims: dims))
                 ctx.values[input.name] = .ir(input.name)
             default:
@@ -151,7 +172,9 @@ public enum ONNXImporter {
         for (i, d) in declared.enumerated() {
             switch d {
             case .value(let v):
-                guard v >= 0 else { throw ONNXError(file: file, "graph input '\(input.name)' has negative dimension \(v)") }
+                guard v >= 0 else {
+                    throw ONNXError(file: file, "graph input '\(input.name)' has dimension \(v) at index \(i); sizes must not be negative (a symbolic batch dimension is a dim_param name such as 'N')")
+                }
                 dims.append(.fixed(v))
             case .param(let p) where i == 0:
                 dims.append(.symbol(p.isEmpty ? batchSymbol : p))

@@ -107,9 +107,10 @@ private func convertValueInfo(_ v: Onnx__ValueInfoProto) -> ONNXValueInfo {
     let dims: [ONNXDim] = cBuffer(shape.pointee.dim, shape.pointee.n_dim).map { d in
         guard let d else { return .unknown }
         switch d.pointee.value_case {
-        // Some exporters write -1 for "unknown"; a negative size is never a real one.
+        // Kept as written, negative too: the importer refuses a negative input size instead of
+        // guessing what it meant (a -1 read as "unknown" once made a batch of 1).
         case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
-            return d.pointee.dim_value >= 0 ? .value(Int(d.pointee.dim_value)) : .unknown
+            return .value(Int(clamping: d.pointee.dim_value))
         case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
             let param = string(d.pointee.dim_param)
             return param.isEmpty ? .unknown : .param(param)

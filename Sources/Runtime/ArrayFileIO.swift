@@ -1,25 +1,25 @@
 // ArrayFileIO: whole-file reads and writes for NPY and NPZ, with errors that name the file.
 import Foundation
 
-/// Reads a whole file, or throws a `RuntimeError` saying why not (missing, a directory, unreadable).
+/// Reads a whole file, or throws a `RuntimeError` saying why not (missing, not a regular file, unreadable).
 func readFileBytes(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw RuntimeError.file(path, "no such file")
-    }
-    guard !isDirectory.boolValue else { throw RuntimeError.file(path, "is a directory, not a file") }
+    try FilePaths.requireRegularFile(path)
     guard let data = FileManager.default.contents(atPath: path) else {
         throw RuntimeError.file(path, "cannot be read (permissions?)")
     }
     return [UInt8](data)
 }
 
-/// Writes a whole file atomically (through a temporary file), replacing any existing one.
+/// Writes a whole file atomically (through a temporary file), replacing any existing one. The path
+/// is checked first, so the usual mistakes (a folder, a missing folder) get a message that says so.
 func writeFileBytes(_ bytes: [UInt8], to path: String) throws {
+    try FilePaths.requireWritableFile(path, what: "the array file")
     do {
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw RuntimeError.file(path, "cannot be written: \(error.localizedDescription)")
+        // What is left (a full disk, a race) is rarer; Foundation's POSIX cause is the useful part.
+        let cause = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+        throw RuntimeError.file(path, "cannot be written: \(cause ?? error.localizedDescription)")
     }
 }
 

@@ -4,9 +4,11 @@
 /// deflated archives (ZIP64 included, as NumPy writes them); writes stored or deflated ones that
 /// `np.load` reads. Malformed archives are `RuntimeError`s naming the file and entry.
 public enum NPZ {
-    /// True when `bytes` start like a ZIP archive.
+    /// True when `bytes` start like a ZIP archive: a first entry, or the end record alone (the
+    /// archive of `np.savez(path)` with no arrays).
     public static func hasMagic(_ bytes: [UInt8]) -> Bool {
-        bytes.count >= 4 && ByteReader(bytes).uint32(at: 0) == ZipArchive.localSignature
+        guard bytes.count >= 4, let signature = ByteReader(bytes).uint32(at: 0) else { return false }
+        return signature == ZipArchive.localSignature || signature == ZipArchive.endSignature
     }
 
     /// The arrays of the archive at `path`, in archive order, named without the `.npy` suffix.

@@ -6,6 +6,7 @@ import Foundation
 import IR
 import ONNX
 import Passes
+import Runtime
 
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +53,7 @@ struct Emit: ParsableCommand {
     }
 
     func run() throws {
+        try FilePaths.requireWritableFolder(output, what: "the output folder")
         var graph = try ONNXLoader.load(path: model)
         if !passes.isEmpty {
             let manager = try PassManager(pipeline: passes, verifyEach: false)
@@ -62,16 +64,15 @@ struct Emit: ParsableCommand {
         let options = EmitOptions(prefix: prefix, weights: weights.flatMap(WeightStorage.init(rawValue:)), cblas: cblas)
         let result = try CodeGenerator.emit(graph, target: EmitTarget(rawValue: target)!, name: name ?? prefix, options: options)
         let dir = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw RuntimeError("cannot create the output folder '\(output)': \(error.localizedDescription)")
+        }
         for file in result.files {
-            // Write beside the target, then rename: a reader never sees a half-written file.
+            // Written beside the target, then renamed: a reader never sees a half-written file.
             let dest = dir.appendingPathComponent(file.name)
-            let temp = dir.appendingPathComponent(".\(file.name).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-            try Data(file.contents).write(to: temp)
-            if rename(temp.path, dest.path) != 0 {
-                try? FileManager.default.removeItem(at: temp)
-                throw ValidationError("cannot write \(dest.path): \(String(cString: strerror(errno)))")
-            }
+            try writeAtomically(file.contents, to: dest.path)
             print("wrote \(dest.path) (\(file.contents.count) bytes)")
         }
         print("kernels: \(result.kernelCount)")

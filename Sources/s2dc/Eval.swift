@@ -42,9 +42,9 @@ struct Eval: ParsableCommand {
         if !model.hasSuffix(".onnx") || configuration != nil { return try runStaged() }
         let graph = try ONNXLoader.load(path: model)
         let splits = try Dataset.load(dataOptions.data)
-        var test = splits.test
+        var test = splits.evaluation
         if let limit { test = test.prefix(limit) }
-        guard test.count > 0 else { throw RuntimeError("\(splits.source) has no test split") }
+        guard test.count > 0 else { throw RuntimeError("\(splits.source) has no test images") }
         let r = try Evaluation.evaluate(graph, on: test, preprocessing: try dataOptions.preprocessing(), batchSize: batchSize)
         print(String(format: "accuracy=%.4f loss=%.4f images=%d", r.accuracy, r.loss, r.count))
     }

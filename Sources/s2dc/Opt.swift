@@ -5,6 +5,7 @@ import Foundation
 import IR
 import ONNX
 import Passes
+import Runtime
 
 struct Opt: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,16 +82,18 @@ struct Opt: ParsableCommand {
         }
     }
 
-    /// ONNX by extension, textual IR otherwise.
+    /// ONNX by extension, textual IR otherwise. Errors here are about the file, not the command
+    /// line, so they exit with status 1 (a ValidationError would print the usage and exit 64).
     private func load(_ path: String) throws -> Graph {
         if path.hasSuffix(".onnx") { return try ONNXLoader.load(path: path) }
+        try FilePaths.requireRegularFile(path)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(path): cannot read the file")
+            throw IRError("\(path): cannot read the file")
         }
         do {
             return try TextParser.parse(String(decoding: data, as: UTF8.self))
         } catch {
-            throw ValidationError("\(path): \(error)")
+            throw IRError("\(path): \(error)")
         }
     }
 }

@@ -62,6 +62,8 @@ struct Run: ParsableCommand {
     func run() throws {
         if let threads { BLASThreads.count = threads }
         let graph = try loadModelFile(model)
+        // Every output file is checked before any work; a staged run adds exit_stage and macs.
+        if let output { try InputFiles.checkOutput(output, outputCount: graph.outputs.count + (graph.stageInfo != nil ? 2 : 0)) }
         if graph.stageInfo != nil {
             try runStaged(graph, inputs: try InputFiles.load(input, for: graph.inputs), thresholds: try parseThresholds(thresholds),
                           exitAt: exitAt, noFusion: noFusion, output: output, compress: compress)

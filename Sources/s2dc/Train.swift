@@ -94,6 +94,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // Every file the run will write must be writable before the first step, not after an epoch.
+        try FilePaths.requireWritableFile(output, what: "the trained model")
+        try FilePaths.requireWritableFile(checkpoint ?? output + ".ckpt", what: "the checkpoint")
         if supernetOptions.supernet { return try runSupernet() }
         BLASThreads.count = dataOptions.threads
         let graph = try ONNXLoader.load(path: model)

@@ -39,6 +39,13 @@ final class TextParserErrorTests: XCTestCase {
         assertParseError("graph @g() (%y) {", "expected '->' at 1:12, found '('")
     }
 
+    /// An input type the verifier would reject is a parse error (found by the fuzz target: the
+    /// parser once returned such a graph).
+    func testInputTypeTheVerifierRejects() {
+        assertParseError("graph @g(%x: f32[1,A1000,1,1]) -> (%x) {\n  return %x\n}\n",
+                         "'x' has symbolic dimension 'A1000' at position 1 of f32[1,A1000,1,1]; only the leading (batch) dimension may be symbolic at 1:10")
+    }
+
     func testUnknownOpAndUndefinedValues() {
         assertParseError(graphText("  %y = convv(%x)\n  return %y"), "unknown op 'convv' at 2:8")
         assertParseError(graphText("  %y = relu(%z)\n  return %y"), "undefined value '%z' at 2:13")

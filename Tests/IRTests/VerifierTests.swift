@@ -73,13 +73,19 @@ final class VerifierTests: XCTestCase {
     }
 
     func testOnlyTheLeadingDimensionMayBeSymbolic() throws {
-        var g = Graph()
-        try g.addInput("x", type: TensorType(dims: [.fixed(1), .symbol("C"), .fixed(4)]))
-        try g.addInput("z", type: TensorType(dims: [.fixed(-2)]))
-        try g.setOutputs(["x", "z"])
-        let found = problems(g)
+        let x = TensorType(dims: [.fixed(1), .symbol("C"), .fixed(4)]), z = TensorType(dims: [.fixed(-2)])
+        // Built from parts: the mutation API refuses both inputs (below).
+        var p = Verifier.Parts(Graph())
+        p.inputs = [GraphInput(name: "x", type: x), GraphInput(name: "z", type: z)]
+        p.types = ["x": x, "z": z]
+        p.outputs = ["x", "z"]
+        let found = problems(p)
         assertReports(found, "'x' has symbolic dimension 'C' at position 1")
         assertReports(found, "'z' has negative size -2")
+        var g = Graph()
+        XCTAssertThrowsError(try g.addInput("x", type: x)) { XCTAssertTrue("\($0)".contains("symbolic dimension 'C' at position 1"), "\($0)") }
+        XCTAssertThrowsError(try g.addInput("z", type: z)) { XCTAssertTrue("\($0)".contains("negative size -2"), "\($0)") }
+        XCTAssertTrue(g.inputs.isEmpty)
     }
 
     func testConstantWhoseDataDoesNotFitItsShape() throws {

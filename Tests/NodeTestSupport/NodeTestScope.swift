@@ -78,6 +78,10 @@ public enum NodeTestScope {
         if g.inputs.contains(where: { $0.elementType == .bfloat16 && scope.bound[$0.name] == nil }) {
             return Scope(reason: "bfloat16 runtime input")
         }
+        // The importer refuses float64 graph inputs (IR values are float32).
+        if g.inputs.contains(where: { $0.elementType == .double && scope.bound[$0.name] == nil }) {
+            return Scope(reason: "float64 runtime input")
+        }
         // Which values fold: constants in, constants out, for every op (Shape and Size always).
         for node in g.nodes {
             let inputs = node.inputs.filter { !$0.isEmpty }

@@ -144,15 +144,21 @@ public struct PassOptions: Hashable, Sendable, CustomStringConvertible {
     /// The defaults of `specs`, overridden by `given` (which must name declared options of the
     /// declared kinds).
     public init(specs: [PassOptionSpec], given: [String: PassOptionValue] = [:], pass: String = "pass") throws {
+        try self.init(specs: specs, given: given, owner: "pass '\(pass)'")
+    }
+
+    /// The same for an invocation of another registry; `owner` names it in errors
+    /// (`strategy 'evolution'`).
+    public init(specs: [PassOptionSpec], given: [String: PassOptionValue] = [:], owner: String) throws {
         self.specs = specs
         var values: [String: PassOptionValue] = [:]
         for spec in specs { values[spec.name] = spec.defaultValue }
         for (name, value) in given {
             guard let spec = specs.first(where: { $0.name == name }) else {
-                throw PassError("unknown option '\(name)' of pass '\(pass)'; " + Self.validList(specs))
+                throw PassError("unknown option '\(name)' of \(owner); " + Self.validList(specs))
             }
             guard value.kind == spec.kind else {
-                throw PassError("option '\(name)' of pass '\(pass)' takes \(spec.kind.rawValue), got \(value)")
+                throw PassError("option '\(name)' of \(owner) takes \(spec.kind.rawValue), got \(value)")
             }
             values[name] = value
         }
@@ -160,7 +166,7 @@ public struct PassOptions: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// "valid options: a (int, default 1), …" or "it takes no options".
-    static func validList(_ specs: [PassOptionSpec]) -> String {
+    public static func validList(_ specs: [PassOptionSpec]) -> String {
         if specs.isEmpty { return "it takes no options" }
         return "valid options: " + specs.map { "\($0.name) (\($0.kind.rawValue), default \($0.defaultValue))" }
             .joined(separator: ", ")

@@ -138,8 +138,9 @@ public final class PassRegistry: @unchecked Sendable {
     /// Every registered name, sorted (for error messages).
     public var names: [String] { all.map(\.name).sorted() }
 
-    /// `[a-z0-9]+(-[a-z0-9]+)*`.
-    static func isValidName(_ name: String) -> Bool {
+    /// `[a-z0-9]+(-[a-z0-9]+)*`: the names of passes, options, and the other registries that
+    /// reuse the pipeline syntax.
+    public static func isValidName(_ name: String) -> Bool {
         let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         return !name.isEmpty && parts.allSatisfy { part in
             !part.isEmpty && part.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) }

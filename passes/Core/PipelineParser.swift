@@ -26,8 +26,9 @@ public struct PassInvocation: Equatable {
 /// Errors name the column and list what is valid: every pass for an unknown pass, the pass's
 /// options (kinds and defaults) for an unknown option or a value of the wrong kind.
 public enum PipelineParser {
-    /// The pass invocations of `text`, syntax only.
-    public static func parseInvocations(_ text: String) throws -> [PassInvocation] {
+    /// The pass invocations of `text`, syntax only. `noun` names what the items are in error
+    /// messages ("pass", or "strategy" when other registries reuse the syntax).
+    public static func parseInvocations(_ text: String, noun: String = "pass") throws -> [PassInvocation] {
         var p = Scanner(Array(text.unicodeScalars))
         var result: [PassInvocation] = []
         p.skipSpaces()
@@ -36,7 +37,7 @@ public enum PipelineParser {
             p.skipSpaces()
             let column = p.column
             let name = p.take { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
-            guard !name.isEmpty else { throw p.error("expected a pass name") }
+            guard !name.isEmpty else { throw p.error("expected a \(noun) name") }
             var invocation = PassInvocation(name: name, options: [], column: column)
             p.skipSpaces()
             if p.peek == "{" {
@@ -62,9 +63,38 @@ public enum PipelineParser {
             }
             result.append(invocation)
             if p.atEnd { return result }
-            guard p.peek == "," else { throw p.error("expected ',' between passes") }
+            guard p.peek == "," else { throw p.error(noun == "pass" ? "expected ',' between passes" : "expected ',' between items") }
             p.advance()
         }
+    }
+
+    /// The one invocation `text` holds (`name{options}`), for registries other than passes that
+    /// select a single named value with options (search strategies, rewards, samplers).
+    public static func parseSingleInvocation(_ text: String, noun: String) throws -> PassInvocation {
+        let invocations = try parseInvocations(text, noun: noun)
+        guard invocations.count == 1 else {
+            throw PassError("expected one \(noun) in '\(text)', found \(invocations.count)")
+        }
+        return invocations[0]
+    }
+
+    /// The option values of `invocation`, checked against `specs` (known names, values of the
+    /// declared kinds); `owner` names the invocation in errors (`pass 'fold-batchnorm'`).
+    public static func checkedOptions(_ invocation: PassInvocation, specs: [PassOptionSpec],
+                                      owner: String) throws -> [String: PassOptionValue] {
+        var given: [String: PassOptionValue] = [:]
+        for option in invocation.options {
+            guard let spec = specs.first(where: { $0.name == option.name }) else {
+                throw PassError("unknown option '\(option.name)' of \(owner) at column \(option.column); "
+                                + PassOptions.validList(specs))
+            }
+            guard let value = PassOptionValue.parse(option.text, as: spec.kind) else {
+                throw PassError("option '\(option.name)' of \(owner) at column \(option.column) takes "
+                                + "\(spec.kind.rawValue), got '\(option.text)'")
+            }
+            given[option.name] = value
+        }
+        return given
     }
 
     /// Parses `text` and builds each pass from `registry`.
@@ -78,18 +108,7 @@ public enum PipelineParser {
             throw PassError("unknown pass '\(invocation.name)' at column \(invocation.column); valid passes: "
                             + registry.names.joined(separator: ", "))
         }
-        var given: [String: PassOptionValue] = [:]
-        for option in invocation.options {
-            guard let spec = descriptor.options.first(where: { $0.name == option.name }) else {
-                throw PassError("unknown option '\(option.name)' of pass '\(descriptor.name)' at column \(option.column); "
-                                + PassOptions.validList(descriptor.options))
-            }
-            guard let value = PassOptionValue.parse(option.text, as: spec.kind) else {
-                throw PassError("option '\(option.name)' of pass '\(descriptor.name)' at column \(option.column) takes "
-                                + "\(spec.kind.rawValue), got '\(option.text)'")
-            }
-            given[option.name] = value
-        }
+        let given = try checkedOptions(invocation, specs: descriptor.options, owner: "pass '\(descriptor.name)'")
         do {
             return try descriptor.instantiate(given)
         } catch let error as PassError {

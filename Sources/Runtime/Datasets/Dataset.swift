@@ -68,6 +68,12 @@ public struct DatasetSplits: Sendable {
     public var test: Dataset
     /// Where the data came from, for messages.
     public var source: String
+    /// True for data that comes as one set (an NPZ with only `x`, `y`): `train` holds it, `test`
+    /// is empty, and evaluation reads `train`.
+    public var unsplit = false
+
+    /// The split an evaluation reads: the test split, or the only one of unsplit data.
+    public var evaluation: Dataset { unsplit ? train : test }
 }
 
 extension Dataset {
@@ -132,9 +138,11 @@ extension Dataset {
             return DatasetSplits(train: train, test: test, source: path)
         }
         guard let all = try pair("x", "y") else {
-            throw RuntimeError.file(path, "needs arrays x and y (or x_train, y_train, x_test, y_test); it has \(arrays.keys.sorted())")
+            let has = arrays.isEmpty ? "it has no arrays" : "it has \(arrays.keys.sorted())"
+            throw RuntimeError.file(path, "needs arrays x and y (or x_train, y_train, x_test, y_test); \(has)")
         }
-        return DatasetSplits(train: all, test: Dataset(pixels: .uint8([]), imageShape: all.imageShape, labels: []), source: path)
+        return DatasetSplits(train: all, test: Dataset(pixels: .uint8([]), imageShape: all.imageShape, labels: []), source: path,
+                             unsplit: true)
     }
 
     static func dataset(_ x: NumPyArray, _ y: NumPyArray, names: (String, String), file: String) throws -> Dataset {
