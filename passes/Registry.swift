@@ -17,4 +17,5 @@ let builtinPasses: [any Pass.Type] = [
     ChannelClasses.self,
     SplitStages.self,
     InsertExits.self,
+    InsertBatchNorm.self,
 ]

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import IR
+import Passes
 import Runtime
 
 /// The flags of supernet training (`s2dc train --supernet`).
@@ -47,7 +48,7 @@ extension Train {
         guard o.samples >= 0 else { throw ValidationError("--samples must not be negative") }
         guard o.validationSize >= 0 else { throw ValidationError("--validation-size must not be negative") }
         BLASThreads.count = dataOptions.threads
-        let graph = try loadModelFile(model)
+        var graph = try loadModelFile(model)
         guard let info = graph.stageInfo else {
             throw ValidationError("\(model): --supernet needs a staged model (s2dc opt --passes='…,split-stages{…},insert-exits' -o model.s2dir)")
         }
@@ -64,6 +65,11 @@ extension Train {
         guard let input = graph.inputs.first else { throw RuntimeError("the model has no input") }
         try train.check(fits: input.type, classes: try graph.type(of: graph.outputs[0]).dims.last?.value)
         let pre = try augmentation()
+        if graph.constantNames.contains(where: { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }) {
+            // BatchNormalizations from insert-batchnorm start from the data's statistics (function unchanged).
+            graph = try BatchNormInsertion.initialize(graph, data: train, preprocessing: pre)
+            log("initialized the inserted BatchNormalizations from \(min(2000, train.count)) training images")
+        }
         let steps = max(1, train.count / batchSize)
         let trainer = try SupernetTrainer(
             supernet: graph, space: space, sampler: sampler,

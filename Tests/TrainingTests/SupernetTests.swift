@@ -1,7 +1,9 @@
 // SupernetTests: configurations and samplers, one sandwich step against separately computed gradients, evaluation, resume.
 import Foundation
 import IR
+import ONNX
 import Passes
+import TestSupport
 import Runtime
 import XCTest
 
@@ -75,8 +77,8 @@ final class SupernetTests: XCTestCase {
         for text in ["uniform", "attentive{candidates=3 mode=worst-up buckets=4}", "prioritized{buckets=3 pool-size=2}"] {
             let sampler = try SamplerRegistry.parse(text)
             var seen: [String: Set<Int>] = [:]
-            for i in 0..<(text == "uniform" ? 400 : 40) {
-                let context = trainer.samplerContext(batch, progress: Double(i) / 40)
+            for i in 0..<(text == "uniform" ? 400 : 12) {
+                let context = trainer.samplerContext(batch, progress: Double(i) / 12)
                 for c in try sampler.sample(2, context: context, rng: &rng) {
                     XCTAssertNoThrow(try space.check(c), text)
                     for (name, b) in c.boundaries { seen[name, default: []].formUnion(b.dropLast()) }
@@ -179,6 +181,14 @@ final class SupernetTests: XCTestCase {
         var rng = TrainingRNG(seed: 0)
         let images = data.batch(Array(0..<20), Preprocessing(), rng: &rng).images
         XCTAssertEqual(r.cumulativeMACs, interpreter.exitMACs)
+        // The training engine computes the same exits (inference mode).
+        let net = try TrainableGraph(graph: g)
+        var r0 = TrainingRNG(seed: 0)
+        let tape = try net.forward(["x": images], mode: .inference, rng: &r0)
+        for (e, exit) in info.exits.enumerated() {
+            let y = try net.value(exit.value, on: tape)
+            for i in 0..<20 { for j in 0..<10 { XCTAssertEqual(r.logits[e][i][j], y.scalars[i * 10 + j], accuracy: 1e-4, "engine exit \(e + 1)") } }
+        }
         for (e, exit) in info.exits.enumerated() {
             guard let y = try interpreter.run(["x": images], exitAt: exit.stage).outputs[g.outputs[0]] else { return XCTFail() }
             for i in 0..<20 {
@@ -265,6 +275,31 @@ final class SupernetTests: XCTestCase {
         for (name, expected) in mean.merging(variance, uniquingKeysWith: { a, _ in a }) {
             guard let t = out.constants[name] else { return XCTFail(name) }
             for (a, e) in zip(t.scalars, expected.prefix(t.count)) { XCTAssertEqual(Double(a), e, accuracy: 1e-4 * max(1, abs(e)), name) }
+        }
+    }
+
+    /// insert-batchnorm on the BN-folded default model, then statistics from data: the staged
+    /// graph computes the same exits as without the BatchNormalizations, which now hold real
+    /// statistics.
+    func testBatchNormInsertionLeavesTheFunctionUnchanged() throws {
+        let model = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        var plain = model, withBN = model
+        try PassManager(pipeline: "canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&plain)
+        try PassManager(pipeline: "canonicalize,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&withBN)
+        let inserted = withBN.constantNames.filter { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }
+        XCTAssertEqual(inserted.count, model.nodes.filter { if case .conv = $0.op { return true } else { return false } }.count)
+        let data = squares(24)
+        let initialized = try BatchNormInsertion.initialize(withBN, data: data, preprocessing: Preprocessing(), images: 24, batchSize: 12)
+        for name in inserted { XCTAssertTrue(initialized.constants[name]?.scalars.contains { $0 != 0 } == true, name) }
+        guard let info = plain.stageInfo, let infoBN = initialized.stageInfo else { return XCTFail("not staged") }
+        let test = squares(6)
+        let a = try SupernetEvaluation.evaluate(plain, space: try SupernetSpace(info), configuration: SupernetConfiguration(of: info),
+                                                on: test, preprocessing: Preprocessing())
+        let b = try SupernetEvaluation.evaluate(initialized, space: try SupernetSpace(infoBN), configuration: SupernetConfiguration(of: infoBN),
+                                                on: test, preprocessing: Preprocessing())
+        XCTAssertEqual(a.cumulativeMACs, b.cumulativeMACs)
+        for e in a.logits.indices {
+            for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
         }
     }
 }
