@@ -18,4 +18,5 @@ let builtinPasses: [any Pass.Type] = [
     SplitStages.self,
     InsertExits.self,
     InsertBatchNorm.self,
+    Materialize.self,
 ]
