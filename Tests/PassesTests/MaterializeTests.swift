@@ -121,6 +121,39 @@ final class MaterializeTests: XCTestCase {
     }
 }
 
+/// smallStaticIR split in two at c1 = [2, 4], then materialized at [1, 4]: each slice of w1, w2 and fw
+/// is now a constant holding the rows/columns of the new groups (w1 → [1] | [2, 3, 4]; w2 → its
+/// row 0 column 0 | rows 1…3; fw → column 0 | columns 1…3), the supernet's w1, w2, fw are gone.
 private let MATERIALIZED = """
-    TODO
+    graph @small(%x: f32[N,1,4,4]) -> (%y) {
+      const %fb: f32[2] = dense<[0.5, -0.5]>
+      const %w1.s1_folded: f32[1,1,1,1] = dense<[1.0]>
+      const %w1.s2_folded: f32[3,1,1,1] = dense<[2.0, 3.0, 4.0]>
+      const %w2.s1_folded: f32[1,1,1,1] = dense<[1.0]>
+      const %w2.s2_folded: f32[3,4,1,1] = dense<[0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]>
+      const %fw.s1_folded: f32[2,1] = dense<[1.0, 5.0]>
+      const %fw.s2_folded: f32[2,3] = dense<[2.0, 3.0, 4.0, 6.0, 7.0, 8.0]>
+      %c1.s1: f32[N,1,4,4] = conv(%x, %w1.s1_folded) {kernel = [1, 1], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], group = 1, activation = relu} name = "c1.s1" stage = 1
+      %c1.s2: f32[N,3,4,4] = conv(%x, %w1.s2_folded) {kernel = [1, 1], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], group = 1, activation = relu} name = "c1.s2" stage = 2
+      %c2.s1: f32[N,1,4,4] = conv(%c1.s1, %w2.s1_folded) {kernel = [1, 1], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], group = 1} name = "c2.s1" stage = 1
+      %c1.in.c2.s2: f32[N,4,4,4] = concat(%c1.s1, %c1.s2) {axis = 1} name = "c2.concat.s2" stage = 2
+      %c2.s2: f32[N,3,4,4] = conv(%c1.in.c2.s2, %w2.s2_folded) {kernel = [1, 1], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], group = 1} name = "c2.s2" stage = 2
+      %a.s1: f32[N,1,4,4] = add(%c1.s1, %c2.s1) name = "a.s1" stage = 1
+      %a.s2: f32[N,3,4,4] = add(%c1.s2, %c2.s2) name = "a.s2" stage = 2
+      %p.s1: f32[N,1,1,1] = global_average_pool(%a.s1) name = "p.s1" stage = 1
+      %p.s2: f32[N,3,1,1] = global_average_pool(%a.s2) name = "p.s2" stage = 2
+      %f.s1: f32[N,1] = flatten(%p.s1) {axis = 1} name = "f.s1" stage = 1
+      %f.s2: f32[N,3] = flatten(%p.s2) {axis = 1} name = "f.s2" stage = 2
+      %z.s1: f32[N,2] = gemm(%f.s1, %fw.s1_folded, %fb) {alpha = 1.0, beta = 1.0, trans_a = false, trans_b = true} name = "z.s1" stage = 1
+      %y.exit1: f32[N,2] = softmax(%z.s1) {axis = 1} name = "y.exit1" stage = 1
+      %z.part2: f32[N,2] = gemm(%f.s2, %fw.s2_folded) {alpha = 1.0, beta = 1.0, trans_a = false, trans_b = true} name = "z.s2" stage = 2
+      %z: f32[N,2] = add(%z.s1, %z.part2) name = "z.sum.s2" stage = 2
+      %y: f32[N,2] = softmax(%z) {axis = 1} name = "y" stage = 2
+      stages 2 static_macs = 328 static_parameters = 30
+      class "c1" channels = 4 boundaries = [1, 4] sliceable = false bins = [] members = ["c1", "c2", "a", "p", "f"]
+      classifier "z" sums = [%z.s1, %z]
+      exit 1 %y.exit1 threshold = 0.6 score = max
+      exit 2 %y threshold = inf score = max
+      return %y
+    }
     """

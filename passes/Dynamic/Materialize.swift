@@ -9,7 +9,7 @@
 //   %c.s1 = conv(%x, %w.s1_folded) stage = 1
 //   exits: thresholds 0.9, 0.8
 //
-// Then fold-constants, fold-batchnorm and dce run, so the result is what `s2dc run` and `s2dc emit`
+// Then fold-constants and fold-batchnorm run, so the result is what `s2dc run` and `s2dc emit`
 // read. BatchNormalization statistics are folded as they are: recalibrate them for the
 // configuration first (`s2dc search` recalibrates per candidate in Runtime; a pass cannot read data).
 
@@ -54,7 +54,8 @@ public struct Materialize: Pass {
             }
             g.setStageInfo(staged)
         }
-        try PassManager(pipeline: "fold-constants,fold-batchnorm,dce").run(&g)
+        // No dce: it keeps only what graph outputs read, and early exits are not graph outputs.
+        try PassManager(pipeline: "fold-constants,fold-batchnorm").run(&g)
         graph = g
     }
 
