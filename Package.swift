@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX", "Runtime", "Backend",
+                "IR", "Passes", "ONNX", "Runtime", "Backend", "Search",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -77,7 +77,7 @@ let package = Package(
             exclude: ["Golden"]),  // read through #filePath, like the other fixtures
         .testTarget(
             name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime"], path: "Tests/SearchTests"),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime", "IR"], path: "Tests/SearchTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
 

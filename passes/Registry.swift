@@ -21,4 +21,5 @@ let builtinPasses: [any Pass.Type] = [
     MakeSliceable.self,
     FlopsBins.self,
     InsertBatchNorm.self,
+    Materialize.self,
 ]

@@ -50,7 +50,9 @@ public struct SupernetSpace: Sendable {
     /// The supernet's own reuse flags (every configuration has them).
     var reuse: [String: Bool] { Dictionary(uniqueKeysWithValues: info.reuseOff.map { ($0, false) }) }
 
-    func configuration(_ pick: (Choice) -> [Int]) -> SupernetConfiguration {
+    /// The configuration whose variable classes take `pick(choice)` as b₁…b_{S−1} (called in
+    /// `choices` order; the last boundary is appended), every other class and reuse flag the supernet's.
+    public func configuration(_ pick: (Choice) -> [Int]) -> SupernetConfiguration {
         var b: [String: [Int]] = [:]
         for k in info.classes { b[k.name] = k.boundaries }
         for c in choices { b[c.name] = pick(c) + [c.channels] }
