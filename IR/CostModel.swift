@@ -117,7 +117,7 @@ public enum CostModel {
     static func arithmetic(_ op: Op, inputs: [[Int]], outputs: [[Int]]) throws -> NodeCost {
         guard let out = outputs.first, let x = inputs.first else { return NodeCost() }
         switch op {
-        case .conv(let a):
+        case .conv:
             // Weight [Cout, Cin/group, k...]: each output element takes (Cin/group)·∏k MACs.
             guard inputs.count >= 2 else { return NodeCost() }
             return NodeCost(macs: try count(out + inputs[1].dropFirst()))
