@@ -48,6 +48,11 @@ public struct Graph: Equatable, Sendable {
     /// half are holes), so that removing a constant does not cost a scan of all of them.
     private var constantSlots: [String?]
     private var constantSlot: [String: Int]
+    /// True inside `withDeferredNodeRemoval`: removed nodes stay in `nodes` as tombstones
+    /// (position -1) until the block ends, so that a sweep removing k of n nodes costs O(n + k)
+    /// rather than O(n·k).
+    private var deferringRemoval: Bool
+    private var tombstones: Int
 
     public init(name: String = "main") {
         self.name = name
@@ -64,6 +69,8 @@ public struct Graph: Equatable, Sendable {
         readerIDs = [:]
         constantSlots = []
         constantSlot = [:]
+        deferringRemoval = false
+        tombstones = 0
     }
 
     // MARK: Queries
@@ -95,6 +102,12 @@ public struct Graph: Equatable, Sendable {
 
     /// How many node inputs read `value` (a node reading it twice counts twice).
     public func useCount(of value: String) -> Int { readerIDs[value]?.count ?? 0 }
+
+    /// True when the node at `index` was removed inside the running `withDeferredNodeRemoval` block
+    /// (always false outside one).
+    public func isRemoved(nodeAt index: Int) -> Bool {
+        tombstones > 0 && nodes.indices.contains(index) && position[nodeIDs[index]] < 0
+    }
 
     /// True when the value is a graph output.
     public func isOutput(_ value: String) -> Bool { outputs.contains(value) }
@@ -208,10 +221,14 @@ public struct Graph: Equatable, Sendable {
             }
         }
         let id = nodeIDs[index]
-        nodes.remove(at: index)
-        nodeIDs.remove(at: index)
         position[id] = -1
-        renumber(from: index)
+        if deferringRemoval {
+            tombstones += 1
+        } else {
+            nodes.remove(at: index)
+            nodeIDs.remove(at: index)
+            renumber(from: index)
+        }
         for out in node.outputs {
             types[out] = nil
             producerID[out] = nil
@@ -219,6 +236,21 @@ public struct Graph: Equatable, Sendable {
         }
         for input in node.inputs { removeReader(id, of: input) }
         changeCount += 1
+    }
+
+    /// Runs `body` with node removal deferred: `removeNode` takes the node's outputs out of the graph
+    /// at once (they are undefined, unread and without a producer) but leaves the node in `nodes` as a
+    /// tombstone, so no index moves, and the tombstones are compacted away in one pass when `body`
+    /// returns or throws. For sweeps that remove many nodes (the pattern driver, DCE, CSE); inside
+    /// the block, skip indices for which `isRemoved(nodeAt:)` holds. Nested blocks join the outer one.
+    public mutating func withDeferredNodeRemoval<T>(_ body: (inout Graph) throws -> T) rethrows -> T {
+        if deferringRemoval { return try body(&self) }
+        deferringRemoval = true
+        defer {
+            deferringRemoval = false
+            compactTombstones()
+        }
+        return try body(&self)
     }
 
     /// Makes every reader of `old` (nodes and graph outputs) read `new` instead. Both must have the
@@ -288,8 +320,10 @@ public struct Graph: Equatable, Sendable {
     /// ill-typed graph in between. The change count grows by the mutations that built `other`.
     public mutating func replaceContents(with other: Graph) {
         let count = changeCount + other.changeCount
+        let deferring = deferringRemoval
         self = other
         changeCount = count
+        deferringRemoval = deferring
     }
 
     /// Sets (or clears) the stage metadata; the verifier checks it against the nodes.
@@ -315,13 +349,31 @@ public struct Graph: Equatable, Sendable {
     }
 
     /// Brings `position` up to date for the nodes from `index` on (after an insertion or removal).
+    /// Tombstones (position -1, see `withDeferredNodeRemoval`) keep their mark.
     private mutating func renumber(from index: Int) {
         guard index < nodes.count else { return }
         nodeIDs.withUnsafeBufferPointer { ids in
             position.withUnsafeMutableBufferPointer { pos in
-                for i in index..<ids.count { pos[ids[i]] = i }
+                for i in index..<ids.count where pos[ids[i]] >= 0 { pos[ids[i]] = i }
             }
         }
+    }
+
+    /// Drops the tombstones left by deferred removals, in one pass.
+    private mutating func compactTombstones() {
+        guard tombstones > 0 else { return }
+        var keptNodes: [Node] = []
+        var keptIDs: [Int] = []
+        keptNodes.reserveCapacity(nodes.count - tombstones)
+        keptIDs.reserveCapacity(nodes.count - tombstones)
+        for (node, id) in zip(nodes, nodeIDs) where position[id] >= 0 {
+            keptNodes.append(node)
+            keptIDs.append(id)
+        }
+        nodes = keptNodes
+        nodeIDs = keptIDs
+        tombstones = 0
+        renumber(from: 0)
     }
 
     /// Drops one entry of node `id` from the readers of `value`.
@@ -341,6 +393,7 @@ public struct Graph: Equatable, Sendable {
 
     private func requireNodeIndex(_ index: Int) throws {
         guard nodes.indices.contains(index) else { throw IRError("node index \(index) out of range 0..<\(nodes.count)") }
+        guard !isRemoved(nodeAt: index) else { throw IRError("node \(index) ('\(nodes[index].name)') was removed") }
     }
 
     public static func == (a: Graph, b: Graph) -> Bool {

@@ -77,4 +77,37 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(g.constantNames, [])
         XCTAssertEqual(Verifier.diagnostics(g).map(\.description), [])
     }
+    /// Inside `withDeferredNodeRemoval` a removed node's outputs are gone at once while no index
+    /// moves; the block's end compacts the tombstones, and the result equals removing one by one.
+    func testDeferredRemovalKeepsIndicesThenCompacts() throws {
+        func chain() throws -> Graph {
+            var g = Graph(name: "g")
+            try g.addInput("x", type: TensorType(dims: [.symbol("N"), .fixed(4)]))
+            var v = "x"
+            for i in 0..<4 { v = try g.append(.relu, [v], name: "r\(i)") }
+            try g.setOutputs(["x"])
+            return g
+        }
+        var oneByOne = try chain()
+        for i in (0..<4).reversed() { try oneByOne.removeNode(at: i) }
+        var deferred = try chain()
+        try deferred.withDeferredNodeRemoval { g in
+            try g.removeNode(at: 3)
+            XCTAssertEqual(g.nodes.count, 4, "a tombstone keeps its slot")
+            XCTAssertTrue(g.isRemoved(nodeAt: 3))
+            XCTAssertFalse(g.isDefined("r3"))
+            XCTAssertEqual(g.useCount(of: "r2"), 0)
+            XCTAssertEqual(g.producer(of: "r2"), 2)
+            XCTAssertThrowsError(try g.setName("again", ofNodeAt: 3), "a removed node cannot be edited")
+            try g.insertNode(Node(name: "extra", op: .relu, inputs: ["x"], outputs: ["e"]), at: 0)
+            XCTAssertEqual(g.producer(of: "r2"), 3, "positions after an insertion still move")
+            XCTAssertTrue(g.isRemoved(nodeAt: 4))
+            try g.removeNode(at: 0)
+            for i in (1...3).reversed() { try g.removeNode(at: i) }
+        }
+        XCTAssertEqual(deferred.nodes.count, 0)
+        XCTAssertFalse(deferred.isRemoved(nodeAt: 0))
+        XCTAssertEqual(deferred, oneByOne)
+        XCTAssertEqual(deferred.users(of: "x"), [])
+    }
 }

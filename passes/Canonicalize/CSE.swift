@@ -59,21 +59,23 @@ public struct CSE: Pass {
 
     private func mergeNodes(_ graph: inout Graph) throws {
         var first: [NodeKey: [String]] = [:]
-        var index = 0
-        while index < graph.nodes.count {
-            let node = graph.nodes[index]
-            let key = NodeKey(op: node.op, inputs: node.inputs)
-            // NaN attributes make an op unequal to itself; such a node is simply never merged.
-            guard let earlier = first[key], earlier.count == node.outputs.count,
-                  !node.outputs.contains(where: graph.isOutput) else {
-                if first[key] == nil { first[key] = node.outputs }
-                index += 1
-                continue
+        // Removal is deferred (one compaction at the end), so merging many duplicates stays linear.
+        try graph.withDeferredNodeRemoval { graph in
+            for index in graph.nodes.indices {
+                // Read after the replacements above it, which may have renamed its inputs.
+                let node = graph.nodes[index]
+                let key = NodeKey(op: node.op, inputs: node.inputs)
+                // NaN attributes make an op unequal to itself; such a node is simply never merged.
+                guard let earlier = first[key], earlier.count == node.outputs.count,
+                      !node.outputs.contains(where: graph.isOutput) else {
+                    if first[key] == nil { first[key] = node.outputs }
+                    continue
+                }
+                for (dup, keep) in zip(node.outputs, earlier) where !graph.users(of: dup).isEmpty {
+                    try graph.replaceAllUses(of: dup, with: keep)
+                }
+                try graph.removeNode(at: index)
             }
-            for (dup, keep) in zip(node.outputs, earlier) where !graph.users(of: dup).isEmpty {
-                try graph.replaceAllUses(of: dup, with: keep)
-            }
-            try graph.removeNode(at: index)
         }
     }
 }

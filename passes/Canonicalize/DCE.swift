@@ -33,9 +33,11 @@ public struct DCE: Pass {
                 deadNodes.append(i)
             }
         }
-        // Descending indices: removing a node never shifts one still to be removed, and a dead
-        // node's readers (later, also dead) are already gone when it is removed.
-        for i in deadNodes { try graph.removeNode(at: i) }
+        // Descending indices: a dead node's readers (later, also dead) are already gone when it is
+        // removed. Deferred removal compacts the node list once instead of once per dead node.
+        try graph.withDeferredNodeRemoval { graph in
+            for i in deadNodes { try graph.removeNode(at: i) }
+        }
         for name in graph.constantNames where !live.contains(name) { try graph.removeConstant(name) }
     }
 }

@@ -22,23 +22,32 @@ public func applyPatternsGreedily(_ patterns: [any RewritePattern], to graph: in
                                   maxSweeps: Int = 100) throws -> Int {
     var rewrites = 0
     for _ in 0..<maxSweeps {
-        var changed = false
-        var index = 0
-        // A pattern that fires on the same node forever would never finish a sweep; cut the sweep
-        // short so that the sweep limit catches it.
-        var budget = 4 * graph.nodes.count + 64
-        while index < graph.nodes.count, budget > 0 {
-            var fired = false
-            for pattern in patterns where try pattern.matchAndRewrite(nodeAt: index, in: &graph) {
-                rewrites += 1
-                budget -= 1
-                fired = true
-                changed = true
-                break
+        // Removals are deferred for the sweep (compacted once at its end), so a sweep that removes
+        // many nodes stays linear in the graph's size; removed nodes are skipped.
+        let changed = try graph.withDeferredNodeRemoval { graph in
+            var changed = false
+            var index = 0
+            // A pattern that fires on the same node forever would never finish a sweep; cut the
+            // sweep short so that the sweep limit catches it.
+            var budget = 4 * graph.nodes.count + 64
+            while index < graph.nodes.count, budget > 0 {
+                if graph.isRemoved(nodeAt: index) {
+                    index += 1
+                    continue
+                }
+                var fired = false
+                for pattern in patterns where try pattern.matchAndRewrite(nodeAt: index, in: &graph) {
+                    rewrites += 1
+                    budget -= 1
+                    fired = true
+                    changed = true
+                    break
+                }
+                // After a rewrite, look at the same position again: the node there may have
+                // changed, and nodes before it are revisited by the next sweep.
+                if !fired { index += 1 } else { index = min(index, graph.nodes.count) }
             }
-            // After a rewrite, look at the same position again: the node there may have changed, and
-            // nodes before it are revisited by the next sweep.
-            if !fired { index += 1 } else { index = min(index, graph.nodes.count) }
+            return changed
         }
         if !changed { return rewrites }
     }
