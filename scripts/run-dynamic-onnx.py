@@ -6,7 +6,7 @@ runs batch 1), then runs the N samples of X.raw (raw little-endian float32, the 
 at batch 1, back to back) once per RUN, on one thread. A RUN is `default` (no threshold fed: the
 model's defaults) or `NAME=T1,T2,...` (threshold_<stage> fed for each early exit, in stage order).
 For each run writes OUT_DIR/NAME.logits.raw (float32) and OUT_DIR/NAME.txt ("exit_stage macs" per
-sample).
+sample). Prints the number of initializers of the top level and of each nested else branch.
 
 Usage: run-dynamic-onnx.py MODEL X.raw N OUT_DIR RUN...
 """
@@ -32,6 +32,12 @@ def main():
     if shape[0] != 1:
         sys.exit(f"the input's batch is {shape[0]}, not 1")
     x = np.fromfile(x_path, dtype="<f4").reshape([n] + shape[1:])
+    # Where the weights live: the initializers of the top level, then of each nested else branch.
+    counts, graph = [], model.graph
+    while graph is not None:
+        counts.append(len(graph.initializer))
+        graph = next((a.g for node in graph.node if node.op_type == "If" for a in node.attribute if a.name == "else_branch"), None)
+    print("initializers per scope:", " ".join(map(str, counts)))
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

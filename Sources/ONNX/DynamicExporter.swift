@@ -24,7 +24,10 @@ import IR
 ///   ≥ the threshold, as `StagedInterpreter` decides.
 /// - Batch 1 only: the one input's batch dimension is written as 1 (the If condition is one
 ///   sample's decision), so onnxruntime refuses another batch size with a shape error.
-/// - Weight constants are top-level initializers, read by the branches from the outer scope.
+/// - Each constant is an initializer of the scope that first reads it (a branch sees the
+///   initializers of the scopes around it): onnxruntime treats only a scope's own initializers
+///   as constant weights when it optimizes that scope (its NCHWc layout for Conv, for one), so
+///   weights read from an outer scope would leave a later stage's convolutions unoptimized.
 extension GraphBuilder {
     /// The names of the extra outputs and of the threshold inputs.
     static let exitStageOutput = "exit_stage"
@@ -61,7 +64,7 @@ extension GraphBuilder {
                 throw ONNXError(file: file, "the graph has a value named '\(name)', which the dynamic ONNX model needs for an input or output; rename it")
             }
         }
-        try addConstants()
+        var pending = Set(graph.constantNames)
         for e in early {
             initializers.append(Self.floatTensor(Self.thresholdInput(stage: e.stage), shape: [], scalars: [e.threshold]))
         }
@@ -84,7 +87,8 @@ extension GraphBuilder {
         let finalValue = early.isEmpty ? output : lastValue
         let top = Answer(logits: output, stage: Self.exitStageOutput, macs: Self.macsOutput)
         let answerType = TensorType(shape: outputType.shape(batch: 1))
-        try emitScope(from: 1, perStage: perStage, early: early, macs: macs, finalValue: finalValue, answerType: answerType, into: top)
+        try emitScope(from: 1, perStage: perStage, early: early, macs: macs, finalValue: finalValue, answerType: answerType,
+                      constants: &pending, into: top)
 
         var g = ProtoMessage()
         for n in nodes { g.message(1, n) }
@@ -98,11 +102,18 @@ extension GraphBuilder {
 
     /// Appends to `nodes` the nodes of stages `from`… up to the next early exit, and that exit's
     /// If (whose else branch is the scope of the following stages), writing the answer to `answer`.
+    /// `constants`: the graph's constants no scope holds yet; each goes into the scope of its
+    /// first reader.
     mutating func emitScope(from stage: Int, perStage: [[Node]], early: [StageExit], macs: [Int], finalValue: String,
-                            answerType: TensorType, into answer: Answer) throws {
+                            answerType: TensorType, constants: inout Set<String>, into answer: Answer) throws {
         let exit = early.first { $0.stage >= stage }
         let through = exit?.stage ?? perStage.count
-        for s in stage...through { for node in perStage[s - 1] { try emit(node) } }
+        for s in stage...through {
+            for node in perStage[s - 1] {
+                for input in node.inputs where constants.remove(input) != nil { try addConstant(input) }
+                try emit(node)
+            }
+        }
         guard let exit else {
             try answerWith(finalValue, stage: perStage.count, macs: macs[perStage.count - 1], into: answer)
             return
@@ -111,17 +122,17 @@ extension GraphBuilder {
         let cond = fresh("exit\(exit.stage)_leaves")
         nodes.append(Self.node(cond, "GreaterOrEqual", [confidence, Self.thresholdInput(stage: exit.stage)], [cond], []))
 
-        let saved = nodes
-        nodes = []
+        let saved = (nodes, initializers)
+        (nodes, initializers) = ([], [])
         let thenAnswer = freshAnswer("exit\(exit.stage)")
         try answerWith(exit.value, stage: exit.stage, macs: macs[exit.stage - 1], into: thenAnswer)
         let thenBranch = branch("exit\(exit.stage)_then", thenAnswer, answerType)
-        nodes = []
+        (nodes, initializers) = ([], [])
         let elseAnswer = freshAnswer("after_exit\(exit.stage)")
         try emitScope(from: exit.stage + 1, perStage: perStage, early: early, macs: macs, finalValue: finalValue,
-                      answerType: answerType, into: elseAnswer)
+                      answerType: answerType, constants: &constants, into: elseAnswer)
         let elseBranch = branch("exit\(exit.stage)_else", elseAnswer, answerType)
-        nodes = saved
+        (nodes, initializers) = saved
         nodes.append(Self.node(fresh("exit\(exit.stage)_if"), "If", [cond], [answer.logits, answer.stage, answer.macs],
                                [Self.graphAttribute("then_branch", thenBranch), Self.graphAttribute("else_branch", elseBranch)]))
     }
@@ -159,11 +170,13 @@ extension GraphBuilder {
         Answer(logits: fresh(base + "_logits"), stage: fresh(base + "_exit_stage"), macs: fresh(base + "_macs"))
     }
 
-    /// A branch graph of the nodes in `nodes` with `answer` as its outputs.
+    /// A branch graph of the nodes in `nodes` and the initializers in `initializers`, with
+    /// `answer` as its outputs.
     func branch(_ name: String, _ answer: Answer, _ type: TensorType) -> ProtoMessage {
         var g = ProtoMessage()
         for n in nodes { g.message(1, n) }
         g.string(2, name)
+        for t in initializers { g.message(5, t) }
         for o in Self.answerInfos(answer, type) { g.message(12, o) }
         return g
     }

@@ -128,13 +128,16 @@ struct GraphBuilder {
 
     /// Every constant of the graph as an initializer.
     mutating func addConstants() throws {
-        for name in graph.constantNames {
-            guard let t = graph.constants[name] else { continue }
-            guard !t.isElided else {
-                throw ONNXError(file: file, "constant '\(name)' has no data (elided); export needs every weight")
-            }
-            initializers.append(Self.floatTensor(name, shape: t.shape, scalars: t.scalars))
+        for name in graph.constantNames { try addConstant(name) }
+    }
+
+    /// The constant `name` as an initializer (of the scope `initializers` holds).
+    mutating func addConstant(_ name: String) throws {
+        guard let t = graph.constants[name] else { return }
+        guard !t.isElided else {
+            throw ONNXError(file: file, "constant '\(name)' has no data (elided); export needs every weight")
         }
+        initializers.append(Self.floatTensor(name, shape: t.shape, scalars: t.scalars))
     }
 
     // MARK: Nodes

@@ -37,6 +37,11 @@ final class DynamicONNXTests: XCTestCase {
             XCTFail("run-dynamic-onnx.py failed (onnx and onnxruntime in \(TestSupport.python)?): \(r.err.suffix(3000))")
             return []
         }
+        // Each stage's weights are initializers of its own scope (so onnxruntime optimizes its convs).
+        let scopes = r.out.split(separator: "\n").first { $0.hasPrefix("initializers per scope:") }?
+            .split(separator: " ").dropFirst(3).compactMap { Int($0) } ?? []
+        XCTAssertEqual(scopes.count, try XCTUnwrap(staged.stageInfo).exits.count, r.out)
+        XCTAssertTrue(scopes.allSatisfy { $0 > 0 }, "initializers per scope \(scopes)")
         let interpreter = try StagedInterpreter(graph: staged)
         let stages = try XCTUnwrap(staged.stageInfo).stageCount
         var defaultExits: [Int] = []
