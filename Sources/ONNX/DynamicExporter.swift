@@ -187,20 +187,4 @@ extension GraphBuilder {
          valueInfo(answer.stage, TensorType(shape: [1]), elementType: DataType.int64),
          valueInfo(answer.macs, TensorType(shape: [1]), elementType: DataType.int64)]
     }
-
-    static func graphAttribute(_ name: String, _ graph: ProtoMessage) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.message(6, graph)
-        a.int(20, AttributeType.graph)
-        return a
-    }
-
-    static func tensorAttribute(_ name: String, _ tensor: ProtoMessage) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.message(5, tensor)
-        a.int(20, AttributeType.tensor)
-        return a
-    }
 }

@@ -331,35 +331,19 @@ struct GraphBuilder {
         return info
     }
 
-    static func int(_ name: String, _ value: Int) -> ProtoMessage {
+    /// An AttributeProto named `name` of `type`, its value set by `value`.
+    static func attribute(_ name: String, _ type: Int, _ value: (inout ProtoMessage) -> Void) -> ProtoMessage {
         var a = ProtoMessage()
         a.string(1, name)
-        a.int(3, value)
-        a.int(20, AttributeType.int)
+        value(&a)
+        a.int(20, type)
         return a
     }
 
-    static func ints(_ name: String, _ values: [Int]) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.ints(8, values)
-        a.int(20, AttributeType.ints)
-        return a
-    }
-
-    static func float(_ name: String, _ value: Float) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.float(2, value)
-        a.int(20, AttributeType.float)
-        return a
-    }
-
-    static func string(_ name: String, _ value: String) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.string(4, value)
-        a.int(20, AttributeType.string)
-        return a
-    }
+    static func int(_ name: String, _ value: Int) -> ProtoMessage { attribute(name, AttributeType.int) { $0.int(3, value) } }
+    static func ints(_ name: String, _ values: [Int]) -> ProtoMessage { attribute(name, AttributeType.ints) { $0.ints(8, values) } }
+    static func float(_ name: String, _ value: Float) -> ProtoMessage { attribute(name, AttributeType.float) { $0.float(2, value) } }
+    static func string(_ name: String, _ value: String) -> ProtoMessage { attribute(name, AttributeType.string) { $0.string(4, value) } }
+    static func tensorAttribute(_ name: String, _ value: ProtoMessage) -> ProtoMessage { attribute(name, AttributeType.tensor) { $0.message(5, value) } }
+    static func graphAttribute(_ name: String, _ value: ProtoMessage) -> ProtoMessage { attribute(name, AttributeType.graph) { $0.message(6, value) } }
 }

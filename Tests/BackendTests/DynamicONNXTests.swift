@@ -95,19 +95,56 @@ final class DynamicONNXTests: XCTestCase {
         var g = try ONNXLoader.load(path: TestSupport.fixtures(of: "RuntimeTests").appendingPathComponent("torchvision/resnet18.onnx").path)
         _ = try PassManager(pipeline: "canonicalize,split-stages{stages=2},insert-exits", verifyEach: false).run(&g)
         let n = 12
-        let shape = try graphInputShape(g, batch: n)
+        let x = try randomInputs(g, batch: n)
+        try setThresholdAtMedian(&g, x)
+        let exits = try check(g, x: x, overrides: [[0], [1.01]], work: Harness.workDir("dynamic-onnx-resnet18"))
+        XCTAssertEqual(exits, [n / 2, n / 2])
+    }
+
+    /// A model whose output is already a softmax gets `score = max` exits (no second softmax),
+    /// and an exit value of rank 4 is flattened for its score.
+    func testSoftmaxOutputScoresByMax() throws {
+        var g = try TextParser.parse("""
+            graph @small(%x: f32[N,2,4,4]) -> (%y) {
+              const %w1: f32[4,2,1,1] = dense<[1.0, -2.0, 3.0, -4.0, 0.5, 1.0, -1.0, 2.0]>
+              const %w2: f32[4,4,1,1] = dense<[1.0, 0.5, 0.0, 0.0, 0.0, 1.0, 0.0, -0.5, 0.0, 0.0, 1.0, 0.0, 0.25, 0.0, 0.0, 1.0]>
+              const %fw: f32[3,4,1,1] = dense<[0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.2, -0.8, -0.1, 0.05, -0.2, 0.15]>
+              %c1 = conv(%x, %w1) {kernel = [1, 1], activation = relu}
+              %c2 = conv(%c1, %w2) {kernel = [1, 1]}
+              %a = add(%c1, %c2)
+              %p = global_average_pool(%a)
+              %z = conv(%p, %fw) {kernel = [1, 1]}
+              %y = softmax(%z) {axis = 1}
+              return %y
+            }
+            """)
+        _ = try PassManager(pipeline: "split-stages{stages=2},insert-exits", verifyEach: false).run(&g)
+        XCTAssertEqual(g.stageInfo?.exits.map(\.score), [.max, .max])
+        XCTAssertEqual(g.stageInfo.flatMap { try? g.type(of: $0.exits[0].value).rank }, 4)
+        let x = try randomInputs(g, batch: 40)
+        try setThresholdAtMedian(&g, x)
+        let exits = try check(g, x: x, overrides: [[0], [1.01]], work: Harness.workDir("dynamic-onnx-softmax"))
+        XCTAssertEqual(exits, [20, 20])
+    }
+
+    /// `batch` seeded normal inputs for the graph's one input.
+    func randomInputs(_ g: Graph, batch: Int) throws -> Tensor {
+        let shape = try graphInputShape(g, batch: batch)
         var rng = TrainingRNG(seed: 7)
-        let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() })
+        return Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() })
+    }
+
+    /// Sets exit 1's threshold halfway between the two stage-1 scores around their median on `x`.
+    func setThresholdAtMedian(_ g: inout Graph, _ x: Tensor) throws {
+        let n = x.shape[0]
         var info = try XCTUnwrap(g.stageInfo)
         let first = try StagedInterpreter(graph: g).run([g.inputs[0].name: x], exitAt: 1)
         let y = try XCTUnwrap(first.outputs[g.outputs[0]]).scalars
         let k = y.count / n
-        let scores = (0..<n).map { StagedInterpreter.score(Array(y[($0 * k)..<(($0 + 1) * k)]), .softmax) }.sorted()
+        let scores = (0..<n).map { StagedInterpreter.score(Array(y[($0 * k)..<(($0 + 1) * k)]), info.exits[0].score) }.sorted()
         XCTAssertLessThan(scores[n / 2 - 1], scores[n / 2], "stage-1 confidences tie: \(scores)")
         info.exits[0].threshold = (scores[n / 2 - 1] + scores[n / 2]) / 2
         g.setStageInfo(info)
-        let exits = try check(g, x: x, overrides: [[0], [1.01]], work: Harness.workDir("dynamic-onnx-resnet18"))
-        XCTAssertEqual(exits, [n / 2, n / 2])
     }
 
     /// The one input's shape with its batch set to `batch`.
