@@ -16,6 +16,9 @@ import Darwin
 ///   become extra int64 or float initializers named after their node.
 /// - A symbolic batch dimension is written as `dim_param`.
 ///
+/// A staged graph (split-stages, insert-exits) is written as the dynamic model of
+/// DynamicExporter.swift: an If chain with real early exit, at batch 1.
+///
 /// Graphs with elided constants cannot be exported, and neither can what opset 17 lacks
 /// (AveragePool with dilations, Pad in wrap mode).
 public enum ONNXExporter {
@@ -24,12 +27,9 @@ public enum ONNXExporter {
 
     /// The serialized ModelProto of `graph`. `file` names the destination in errors.
     public static func modelBytes(_ graph: Graph, file: String = "<memory>") throws -> [UInt8] {
-        // A staged graph's stages and exits have no ONNX form until the dynamic exporter (an If chain) exists.
-        guard graph.stageInfo == nil else {
-            throw ONNXError(file: file, "the graph is split into stages; ONNX export of staged graphs (the dynamic ONNX exporter) does not exist yet; write textual IR (.s2dir) instead")
-        }
         var builder = GraphBuilder(graph: graph, file: file)
-        let graphMessage = try builder.build()
+        // A staged graph becomes one If chain that leaves at the first confident exit (DynamicExporter.swift).
+        let graphMessage = try graph.stageInfo.map { try builder.buildStaged($0) } ?? builder.build()
         var model = ProtoMessage()
         model.int(1, irVersion)
         model.string(2, "s2dc")
@@ -77,21 +77,26 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
 }
 
 /// ONNX TensorProto.DataType values used here.
-private enum DataType {
+enum DataType {
     static let float = 1
     static let int64 = 7
+    static let bool = 9
 }
 
 /// ONNX AttributeProto.AttributeType values used here.
-private enum AttributeType {
+enum AttributeType {
     static let float = 1
     static let int = 2
     static let string = 3
+    static let tensor = 4
+    static let graph = 5
     static let ints = 7
 }
 
-/// Builds the GraphProto, keeping the names of extra initializers and values unique.
-private struct GraphBuilder {
+/// Builds the GraphProto, keeping the names of extra initializers and values unique. `emit`
+/// appends one IR node's ONNX nodes to `nodes` (the dynamic exporter swaps `nodes` to fill the
+/// branches of its If chain) and its extra initializers to the top level's `initializers`.
+struct GraphBuilder {
     let graph: Graph
     let file: String
     var message = ProtoMessage()
@@ -106,13 +111,7 @@ private struct GraphBuilder {
     }
 
     mutating func build() throws -> ProtoMessage {
-        for name in graph.constantNames {
-            guard let t = graph.constants[name] else { continue }
-            guard !t.isElided else {
-                throw ONNXError(file: file, "constant '\(name)' has no data (elided); export needs every weight")
-            }
-            initializers.append(Self.floatTensor(name, shape: t.shape, scalars: t.scalars))
-        }
+        try addConstants()
         for node in graph.nodes { try emit(node) }
 
         var g = ProtoMessage()
@@ -125,6 +124,20 @@ private struct GraphBuilder {
             g.message(12, Self.valueInfo(output, type))
         }
         return g
+    }
+
+    /// Every constant of the graph as an initializer.
+    mutating func addConstants() throws {
+        for name in graph.constantNames { try addConstant(name) }
+    }
+
+    /// The constant `name` as an initializer (of the scope `initializers` holds).
+    mutating func addConstant(_ name: String) throws {
+        guard let t = graph.constants[name] else { return }
+        guard !t.isElided else {
+            throw ONNXError(file: file, "constant '\(name)' has no data (elided); export needs every weight")
+        }
+        initializers.append(Self.floatTensor(name, shape: t.shape, scalars: t.scalars))
     }
 
     // MARK: Nodes
@@ -254,15 +267,7 @@ private struct GraphBuilder {
 
     mutating func addInt64s(_ base: String, _ values: [Int]) -> String {
         let name = fresh(base)
-        var t = ProtoMessage()
-        t.ints(1, [values.count])
-        t.int(2, DataType.int64)
-        t.string(8, name)
-        var raw: [UInt8] = []
-        raw.reserveCapacity(values.count * 8)
-        for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
-        t.data(9, raw)
-        initializers.append(t)
+        initializers.append(Self.int64Tensor(name, values))
         return name
     }
 
@@ -279,6 +284,19 @@ private struct GraphBuilder {
         return n
     }
 
+    /// A rank-1 int64 tensor.
+    static func int64Tensor(_ name: String, _ values: [Int]) -> ProtoMessage {
+        var t = ProtoMessage()
+        t.ints(1, [values.count])
+        t.int(2, DataType.int64)
+        t.string(8, name)
+        var raw: [UInt8] = []
+        raw.reserveCapacity(values.count * 8)
+        for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
+        t.data(9, raw)
+        return t
+    }
+
     static func floatTensor(_ name: String, shape: [Int], scalars: [Float]) -> ProtoMessage {
         var t = ProtoMessage()
         t.ints(1, shape)
@@ -292,7 +310,7 @@ private struct GraphBuilder {
         return t
     }
 
-    static func valueInfo(_ name: String, _ type: TensorType) -> ProtoMessage {
+    static func valueInfo(_ name: String, _ type: TensorType, elementType: Int = DataType.float) -> ProtoMessage {
         var shape = ProtoMessage()
         for d in type.dims {
             var dim = ProtoMessage()
@@ -303,7 +321,7 @@ private struct GraphBuilder {
             shape.message(1, dim)
         }
         var tensor = ProtoMessage()
-        tensor.int(1, DataType.float)
+        tensor.int(1, elementType)
         tensor.message(2, shape)
         var typeProto = ProtoMessage()
         typeProto.message(1, tensor)
@@ -313,35 +331,19 @@ private struct GraphBuilder {
         return info
     }
 
-    static func int(_ name: String, _ value: Int) -> ProtoMessage {
+    /// An AttributeProto named `name` of `type`, its value set by `value`.
+    static func attribute(_ name: String, _ type: Int, _ value: (inout ProtoMessage) -> Void) -> ProtoMessage {
         var a = ProtoMessage()
         a.string(1, name)
-        a.int(3, value)
-        a.int(20, AttributeType.int)
+        value(&a)
+        a.int(20, type)
         return a
     }
 
-    static func ints(_ name: String, _ values: [Int]) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.ints(8, values)
-        a.int(20, AttributeType.ints)
-        return a
-    }
-
-    static func float(_ name: String, _ value: Float) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.float(2, value)
-        a.int(20, AttributeType.float)
-        return a
-    }
-
-    static func string(_ name: String, _ value: String) -> ProtoMessage {
-        var a = ProtoMessage()
-        a.string(1, name)
-        a.string(4, value)
-        a.int(20, AttributeType.string)
-        return a
-    }
+    static func int(_ name: String, _ value: Int) -> ProtoMessage { attribute(name, AttributeType.int) { $0.int(3, value) } }
+    static func ints(_ name: String, _ values: [Int]) -> ProtoMessage { attribute(name, AttributeType.ints) { $0.ints(8, values) } }
+    static func float(_ name: String, _ value: Float) -> ProtoMessage { attribute(name, AttributeType.float) { $0.float(2, value) } }
+    static func string(_ name: String, _ value: String) -> ProtoMessage { attribute(name, AttributeType.string) { $0.string(4, value) } }
+    static func tensorAttribute(_ name: String, _ value: ProtoMessage) -> ProtoMessage { attribute(name, AttributeType.tensor) { $0.message(5, value) } }
+    static func graphAttribute(_ name: String, _ value: ProtoMessage) -> ProtoMessage { attribute(name, AttributeType.graph) { $0.message(6, value) } }
 }

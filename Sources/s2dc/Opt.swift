@@ -15,7 +15,10 @@ struct Opt: ParsableCommand {
               --passes='fold-constants,fold-batchnorm,fuse-activation,dce'
               --passes='canonicalize{max-iterations=20}'
             --list-passes prints every pass with its summary and options. The output format follows \
-            the -o extension: .onnx writes ONNX (opset 17), anything else (.s2dir) textual IR.
+            the -o extension: .onnx writes ONNX (opset 17), anything else (.s2dir) textual IR. A staged graph \
+            (split-stages, insert-exits) is written as the dynamic ONNX model `s2dc emit --target onnx` writes: one If \
+            chain with real early exit at batch 1 (add fold-constants to the pipeline to store the weight slices \
+            as initializers, as emit does).
             """)
 
     @Argument(help: "The input model: .onnx, or textual IR (.s2dir or any other extension).")

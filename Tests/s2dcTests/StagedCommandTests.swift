@@ -1,4 +1,4 @@
-// StagedCommandTests: `s2dc opt` to a staged .s2dir, `s2dc inspect` and `s2dc run` on it, end to end.
+// StagedCommandTests: `s2dc opt` to a staged .s2dir, `s2dc inspect`, `s2dc run` and `s2dc emit --target onnx` on it, end to end.
 import Foundation
 import TestSupport
 import XCTest
@@ -16,11 +16,18 @@ final class StagedCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("stages: 3"), r.out)
         XCTAssertTrue(r.out.contains("static model: 9345920 MACs"), r.out)
-        // A staged graph cannot be written as ONNX yet.
-        r = CLI.run(["opt", staged, "--passes=dce", "-o", work.appendingPathComponent("x.onnx").path])
+        // A staged graph as dynamic ONNX: `emit --target onnx` and `opt -o x.onnx` (with the
+        // fold-constants that emit runs by default) write the same file.
+        let viaOpt = work.appendingPathComponent("x.onnx").path, viaEmit = work.appendingPathComponent("y.onnx").path
+        r = CLI.run(["opt", staged, "--passes=fold-constants", "-o", viaOpt])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = CLI.run(["emit", staged, "--target", "onnx", "-o", viaEmit])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("threshold_1 (default 0.6), threshold_2 (default 0.6); outputs logits, exit_stage, macs"), r.out)
+        XCTAssertEqual(FileManager.default.contents(atPath: viaOpt), FileManager.default.contents(atPath: viaEmit))
+        r = CLI.run(["emit", staged, "--target", "onnx", "-o", viaEmit, "--prefix", "p"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.err.contains("split into stages"), r.err)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("x.onnx").path))
+        XCTAssertTrue(r.err.contains("not onnx"), r.err)
         guard TestSupport.requireONNXPackage() != nil,
               let p = TestSupport.run(TestSupport.python, ["-c", """
                   import numpy as np, sys, os
@@ -41,6 +48,21 @@ final class StagedCommandTests: XCTestCase {
             """, y])
         XCTAssertEqual(check?.status, 0, check?.err ?? "")
         XCTAssertEqual(check?.out.trimmingCharacters(in: .whitespacesAndNewlines), "605408")
+        // onnxruntime on the dynamic ONNX answers as `s2dc run` does, sample by sample.
+        r = CLI.run(["run", staged, "--input", x, "--output", y])
+        XCTAssertEqual(r.status, 0, r.err)
+        let ort = TestSupport.run(TestSupport.python, ["-c", """
+            import numpy as np, onnx, onnxruntime as ort, sys
+            onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)
+            d, x = np.load(sys.argv[2]), np.load(sys.argv[3])
+            o = ort.SessionOptions(); o.log_severity_level = 3
+            s = ort.InferenceSession(sys.argv[1], o)
+            for i in range(len(x)):
+                logits, stage, macs = s.run(None, {'input': x[i:i + 1]})
+                assert (stage[0], macs[0]) == (d['exit_stage'][i], d['macs'][i]), (i, stage, macs)
+                assert np.abs(logits[0] - d['logits'][i]).max() <= 1e-4 * np.abs(d['logits'][i]).max(), i
+            """, viaEmit, y, x])
+        XCTAssertEqual(ort?.status, 0, ort?.err ?? "")
         r = CLI.run(["run", staged, "--input", x, "--thresholds", "0.5"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("2 early exits"), r.err)
