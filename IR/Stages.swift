@@ -100,6 +100,21 @@ public struct StageInfo: Hashable, Sendable {
     /// The index of the class named `name`.
     public func classIndex(named name: String) -> Int? { classes.firstIndex { $0.name == name } }
 
+    /// The values the table names (exit values, classifier sums), in table order: roots of the
+    /// graph beside its outputs (`Graph.isRoot`).
+    public var valueReferences: [String] { exits.map(\.value) + classifierSums }
+
+    /// True when the table names `value`.
+    public func references(_ value: String) -> Bool {
+        exits.contains { $0.value == value } || classifierSums.contains(value)
+    }
+
+    /// Makes every reference to `old` name `new` (for `Graph.replaceAllUses`).
+    public mutating func renameReferences(of old: String, to new: String) {
+        for i in exits.indices where exits[i].value == old { exits[i].value = new }
+        classifierSums = classifierSums.map { $0 == old ? new : $0 }
+    }
+
     /// The exit after `stage`, if there is one.
     public func exit(atStage stage: Int) -> StageExit? { exits.first { $0.stage == stage } }
 
