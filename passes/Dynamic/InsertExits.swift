@@ -25,14 +25,18 @@ public struct InsertExits: Pass {
         .string("at", default: "all", help: "'all', or the stages to exit after, e.g. [1,3] (the last stage always has its exit)"),
         .doubles("thresholds", default: [], help: "max-softmax threshold of each early exit in order (default: +inf, never leave early)"),
         .string("head", default: "classifier", help: "'classifier': exits share the split classifier (depth heads are not implemented yet)"),
+        .string("config", default: "", help: "configuration file (the config.json of s2dc search) whose \"thresholds\" the early exits take"),
     ]
 
     let at: String
     let thresholds: [Double]
+    let config: String
 
     public init(options: PassOptions) throws {
         at = try options.string("at")
         thresholds = try options.doubles("thresholds")
+        config = try options.string("config")
+        guard config.isEmpty || thresholds.isEmpty else { throw PassError("give thresholds=[...] or config=FILE, not both") }
         let head = try options.string("head")
         guard head == "classifier" else {
             throw PassError("head '\(head)' is not available; only 'classifier' exits exist so far (depth exits with new heads are not implemented)")
@@ -48,6 +52,14 @@ public struct InsertExits: Pass {
         let s = info.stageCount
         let stages = try exitStages(s)
         let early = stages.filter { $0 < s }
+        var thresholds = self.thresholds
+        if !config.isEmpty {
+            guard let t = try ConfigurationFile.read(config).thresholds else { throw PassError("\(config): no \"thresholds\"") }
+            guard t.count == early.count else {
+                throw PassError("\(config): \(t.count) thresholds for \(early.count) early exits (at stages \(early))")
+            }
+            thresholds = t
+        }
         guard thresholds.isEmpty || thresholds.count == early.count || thresholds.count == stages.count else {
             throw PassError("\(thresholds.count) thresholds for \(early.count) early exits (at stages \(early))")
         }
