@@ -31,7 +31,8 @@ public struct Materialize: Pass {
     }
 
     public func run(on graph: inout Graph) throws {
-        guard let info = graph.stageInfo else { throw PassError("materialize needs a staged supernet (split-stages, insert-exits)") }
+        guard graph.stageInfo != nil else { throw PassError("materialize needs a staged supernet (split-stages, insert-exits)") }
+        let info = try graph.widthStageInfo(for: "materialize")
         let c = try ConfigurationFile.read(config)
         guard !c.boundaries.isEmpty else {
             throw PassError("\(config): no \"boundaries\" (the boundaries of each class the search chose)")
