@@ -261,6 +261,26 @@ struct DepthExits {
 }
 
 extension Graph {
+    /// The constants of the depth exits' heads (read on the way from each early exit's block to
+    /// its value), in order of definition: what SDN trains on a frozen backbone. Empty when the
+    /// graph has no depth exits.
+    public func depthHeadConstants() -> [String] {
+        guard let info = stageInfo, info.axis == .depth else { return [] }
+        var heads = Set<String>()
+        for e in info.exits {
+            guard let block = e.block else { continue }
+            var stack = [e.value]
+            var seen = Set<String>()
+            while let v = stack.popLast() {
+                guard v != block, seen.insert(v).inserted, let p = producer(of: v) else { continue }
+                for input in nodes[p].inputs {
+                    if constants[input] != nil { heads.insert(input) } else { stack.append(input) }
+                }
+            }
+        }
+        return constantNames.filter(heads.contains)
+    }
+
     /// The stage table of a graph split into width stages, for the passes that move channel
     /// boundaries (`make-sliceable`, `flops-bins`, `materialize`); a clear error otherwise.
     func widthStageInfo(for pass: String) throws -> StageInfo {
