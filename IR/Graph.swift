@@ -112,6 +112,17 @@ public struct Graph: Equatable, Sendable {
     /// True when the value is a graph output.
     public func isOutput(_ value: String) -> Bool { outputs.contains(value) }
 
+    /// True when the stage table names the value (an exit's value or block, a classifier sum).
+    public func isStageReference(_ value: String) -> Bool { stageInfo?.references(value) ?? false }
+
+    /// True when the value is a graph output or a value the stage table names: the values a graph
+    /// is run for. Dead-code elimination keeps what they depend on, and passes never remove one
+    /// nor replace it by another name (an early exit's value is no graph output, yet it is a root).
+    public func isRoot(_ value: String) -> Bool { isOutput(value) || isStageReference(value) }
+
+    /// Every root (see `isRoot`): the graph outputs, then the stage table's values.
+    public var roots: [String] { outputs + (stageInfo?.valueReferences ?? []) }
+
     /// A name not yet used by any value, derived from `base`.
     public func freshName(_ base: String) -> String {
         if !isDefined(base) { return base }
@@ -156,7 +167,7 @@ public struct Graph: Equatable, Sendable {
     /// Removes a constant that nothing reads any more.
     public mutating func removeConstant(_ name: String) throws {
         guard constants[name] != nil, let slot = constantSlot[name] else { throw IRError("'\(name)' is not a constant") }
-        guard useCount(of: name) == 0, !isOutput(name) else { throw IRError("constant '\(name)' is still used") }
+        guard useCount(of: name) == 0, !isRoot(name) else { throw IRError("constant '\(name)' is still used") }
         constants[name] = nil
         constantSlots[slot] = nil
         constantSlot[name] = nil
@@ -211,13 +222,17 @@ public struct Graph: Equatable, Sendable {
         changeCount += 1
     }
 
-    /// Removes the node at `index`; its outputs must have no users left and must not be graph outputs.
+    /// Removes the node at `index`; its outputs must have no users left and must not be roots
+    /// (graph outputs or values the stage table names).
     public mutating func removeNode(at index: Int) throws {
         try requireNodeIndex(index)
         let node = nodes[index]
         for out in node.outputs {
             guard useCount(of: out) == 0, !isOutput(out) else {
                 throw IRError("output '\(out)' is still used", node: node.name)
+            }
+            guard !isStageReference(out) else {
+                throw IRError("output '\(out)' is named by the stage table (an exit or classifier sum)", node: node.name)
             }
         }
         let id = nodeIDs[index]
@@ -253,8 +268,9 @@ public struct Graph: Equatable, Sendable {
         return try body(&self)
     }
 
-    /// Makes every reader of `old` (nodes and graph outputs) read `new` instead. Both must have the
-    /// same type, and `new` must be defined before the first reader of `old`.
+    /// Makes every reader of `old` (nodes, graph outputs and the stage table's exits and classifier
+    /// sums) read `new` instead. Both must have the same type, and `new` must be defined before the
+    /// first reader of `old`.
     public mutating func replaceAllUses(of old: String, with new: String) throws {
         guard let oldType = types[old], let newType = types[new] else {
             throw IRError("cannot replace '\(old)' with '\(new)': undefined value")
@@ -275,6 +291,10 @@ public struct Graph: Equatable, Sendable {
             if !readers.isEmpty { readerIDs[new, default: []].append(contentsOf: readers) }
         }
         outputs = outputs.map { $0 == old ? new : $0 }
+        if old != new, var info = stageInfo, info.references(old) {
+            info.renameReferences(of: old, to: new)
+            stageInfo = info
+        }
         changeCount += 1
     }
 

@@ -21,7 +21,10 @@ extension StageCostReport {
                 String(repeating: " ", count: widths[col] - cell.count) + cell
             }.joined(separator: "  ")
         }
-        var out = "stages: \(info.stageCount), \(info.classes.count) channel classes, classifier '\(info.classifier)'\n"
+        var out = info.axis == .depth
+            ? "depth stages: \(info.stageCount), exits after blocks "
+                + info.exits.compactMap(\.block).map { "'\($0)'" }.joined(separator: ", ") + ", classifier '\(info.classifier)'\n"
+            : "stages: \(info.stageCount), \(info.classes.count) channel classes, classifier '\(info.classifier)'\n"
         out += line(header) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for cells in body { out += line(cells) + "\n" }
@@ -36,21 +39,26 @@ extension StageCostReport {
         struct Stage: Encodable {
             var stage: Int, macs: Int, parameters: Int, otherOps: Int, exit: Bool, cumulativeMacs: Int
             var fractionOfStatic: Double, threshold: Float?
+            /// A depth exit's block (absent for width stages).
+            var block: String?
         }
         struct Document: Encodable {
             var model: String, stages: [Stage], staticMacs: Int, staticParameters: Int
+            /// "depth" for depth stages (absent for width stages).
+            var axis: String?
         }
         let rows = stages.enumerated().map { i, c in
             let exit = info.exit(atStage: i + 1)
             return Stage(stage: i + 1, macs: c.macs, parameters: c.parameters, otherOps: c.otherOps, exit: exit != nil,
                          cumulativeMacs: cumulativeMACs[i],
                          fractionOfStatic: staticMACs == 0 ? 0 : Double(cumulativeMACs[i]) / Double(staticMACs),
-                         threshold: exit.flatMap { $0.threshold.isFinite ? $0.threshold : nil })
+                         threshold: exit.flatMap { $0.threshold.isFinite ? $0.threshold : nil }, block: exit?.block)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let doc = Document(model: model, stages: rows, staticMacs: staticMACs, staticParameters: staticParameters)
+        let doc = Document(model: model, stages: rows, staticMacs: staticMACs, staticParameters: staticParameters,
+                           axis: info.axis == .depth ? info.axis.rawValue : nil)
         return String(decoding: try encoder.encode(doc), as: UTF8.self)
     }
 

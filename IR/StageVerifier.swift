@@ -6,7 +6,8 @@ extension Verifier {
     /// every class's boundaries are strictly increasing and end at its channel count; each slice's
     /// bounds equal its partition ranges resolved; the classifier sums exist per stage; exits are in
     /// increasing stage order, each value of its own stage, and the last exit is at stage S and is
-    /// the graph output.
+    /// the graph output. Depth stages (`StageAxis.depth`) have no classes or sums instead, and an
+    /// exit after every stage that names its block.
     static func checkStages(_ g: Parts, into errors: inout [IRError]) {
         guard let info = g.stageInfo else {
             for node in g.nodes where node.staging != nil {
@@ -43,8 +44,13 @@ extension Verifier {
             for out in node.outputs { stageOf[out] = staging.stage }
             checkRanges(node, staging, info, into: &errors)
         }
-        if info.classifierSums.count != s {
+        if info.axis == .depth {
+            checkDepth(info, stageOf, into: &errors)
+        } else if info.classifierSums.count != s {
             errors.append(IRError("the stage table lists \(info.classifierSums.count) classifier sums for \(s) stages"))
+        }
+        for e in info.exits where info.axis == .width && e.block != nil {
+            errors.append(IRError("exit \(e.stage) names a block, but the stages are width stages (blocks belong to depth exits)"))
         }
         for (i, sum) in info.classifierSums.enumerated() where stageOf[sum] != i + 1 {
             errors.append(IRError("classifier sum '\(sum)' of stage \(i + 1) is \(stageOf[sum].map { "of stage \($0)" } ?? "not a node output")"))
@@ -68,6 +74,26 @@ extension Verifier {
             }
         } else {
             errors.append(IRError("the staged graph has no exits (the last stage needs one)"))
+        }
+    }
+
+    /// Depth stages: no channel classes, reuse flags or classifier sums; every stage ends with its
+    /// exit, and each early exit names the block (a value of its own stage) its head reads.
+    private static func checkDepth(_ info: StageInfo, _ stageOf: [String: Int], into errors: inout [IRError]) {
+        if !info.classes.isEmpty || !info.reuseOff.isEmpty || !info.classifierSums.isEmpty {
+            errors.append(IRError("depth stages have no channel classes, reuse flags or classifier sums (those are the width axis's)"))
+        }
+        if info.exits.map(\.stage) != Array(1...info.stageCount) {
+            errors.append(IRError("depth stages need an exit after every stage 1...\(info.stageCount); exits are at \(info.exits.map(\.stage))"))
+        }
+        for e in info.exits where e.stage < info.stageCount {
+            guard let block = e.block else {
+                errors.append(IRError("depth exit \(e.stage) names no block"))
+                continue
+            }
+            if stageOf[block] != e.stage {
+                errors.append(IRError("depth exit \(e.stage) block '\(block)' is \(stageOf[block].map { "of stage \($0)" } ?? "not a node output")"))
+            }
         }
     }
 

@@ -56,13 +56,25 @@ public struct StageExit: Hashable, Sendable {
     public var value: String
     public var threshold: Float
     public var score: ExitScore
+    /// For a depth exit: the backbone value (a block's output) its head reads; nil otherwise.
+    public var block: String?
 
-    public init(stage: Int, value: String, threshold: Float, score: ExitScore) {
+    public init(stage: Int, value: String, threshold: Float, score: ExitScore, block: String? = nil) {
         self.stage = stage
         self.value = value
         self.threshold = threshold
         self.score = score
+        self.block = block
     }
+}
+
+/// What the stages of a staged graph divide: the channels (width) or the layers (depth).
+public enum StageAxis: String, Hashable, Sendable, CaseIterable {
+    /// `split-stages`: stage s computes channel group s of every class (S2DNAS).
+    case width
+    /// `insert-exits{at=blocks}` on an unsplit graph: stage k is the backbone from block k−1's
+    /// output up to block k's, plus exit k's new head (SDN / BranchyNet). No channel classes.
+    case depth
 }
 
 /// The stage metadata of a graph that `split-stages` produced: the partition of every channel
@@ -84,9 +96,13 @@ public struct StageInfo: Hashable, Sendable {
     /// MACs and parameters of the static graph the stages were split from, for reports.
     public var staticMACs: Int
     public var staticParameters: Int
+    /// Width stages (channel groups) or depth stages (backbone segments ending at block exits).
+    public var axis: StageAxis
 
     public init(stageCount: Int, classes: [ChannelClass], reuseOff: [String] = [], exits: [StageExit] = [],
-                classifier: String = "", classifierSums: [String] = [], staticMACs: Int = 0, staticParameters: Int = 0) {
+                classifier: String = "", classifierSums: [String] = [], staticMACs: Int = 0, staticParameters: Int = 0,
+                axis: StageAxis = .width) {
+        self.axis = axis
         self.stageCount = stageCount
         self.classes = classes
         self.reuseOff = reuseOff
@@ -99,6 +115,24 @@ public struct StageInfo: Hashable, Sendable {
 
     /// The index of the class named `name`.
     public func classIndex(named name: String) -> Int? { classes.firstIndex { $0.name == name } }
+
+    /// The values the table names (exit values, depth exits' blocks, classifier sums), in table
+    /// order: roots of the graph beside its outputs (`Graph.isRoot`).
+    public var valueReferences: [String] { exits.map(\.value) + exits.compactMap(\.block) + classifierSums }
+
+    /// True when the table names `value`.
+    public func references(_ value: String) -> Bool {
+        exits.contains { $0.value == value || $0.block == value } || classifierSums.contains(value)
+    }
+
+    /// Makes every reference to `old` name `new` (for `Graph.replaceAllUses`).
+    public mutating func renameReferences(of old: String, to new: String) {
+        for i in exits.indices {
+            if exits[i].value == old { exits[i].value = new }
+            if exits[i].block == old { exits[i].block = new }
+        }
+        classifierSums = classifierSums.map { $0 == old ? new : $0 }
+    }
 
     /// The exit after `stage`, if there is one.
     public func exit(atStage stage: Int) -> StageExit? { exits.first { $0.stage == stage } }

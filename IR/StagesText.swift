@@ -13,6 +13,8 @@
 ///   exit 1 %y.exit1 threshold = inf score = softmax
 ///   exit 2 %y threshold = inf score = softmax
 /// ```
+/// A graph with depth exits (`insert-exits{at=blocks}`) has ` axis = depth` on its `stages` line,
+/// no classes or sums, and ` block = %v` (the backbone value the head reads) on each early exit.
 enum StagesText {
     /// The text after a node's name.
     static func suffix(_ staging: NodeStaging) -> String {
@@ -27,7 +29,8 @@ enum StagesText {
 
     /// The table's lines, each indented and ending with a newline.
     static func lines(_ info: StageInfo) -> String {
-        var out = "  stages \(info.stageCount) static_macs = \(info.staticMACs) static_parameters = \(info.staticParameters)\n"
+        var out = "  stages \(info.stageCount) static_macs = \(info.staticMACs) static_parameters = \(info.staticParameters)"
+        out += (info.axis == .width ? "" : " axis = \(info.axis.rawValue)") + "\n"
         for k in info.classes {
             out += "  class " + TextPrinter.quoted(k.name) + " channels = \(k.channels) boundaries = " + ints(k.boundaries)
             out += " sliceable = \(k.sliceable) bins = " + ints(k.bins)
@@ -38,7 +41,8 @@ enum StagesText {
             + info.classifierSums.map(TextPrinter.valueReference).joined(separator: ", ") + "]\n"
         for e in info.exits {
             out += "  exit \(e.stage) " + TextPrinter.valueReference(e.value) + " threshold = "
-            out += TextPrinter.floatText(e.threshold) + " score = " + e.score.rawValue + "\n"
+            out += TextPrinter.floatText(e.threshold) + " score = " + e.score.rawValue
+            out += (e.block.map { " block = " + TextPrinter.valueReference($0) } ?? "") + "\n"
         }
         return out
     }
@@ -86,7 +90,16 @@ extension Parser {
             let macs = try parseInt(in: 0...Int.max, "a MAC count")
             try expectKey("static_parameters")
             let parameters = try parseInt(in: 0...Int.max, "a parameter count")
-            stageInfo = StageInfo(stageCount: count, classes: [], staticMACs: macs, staticParameters: parameters)
+            var axis = StageAxis.width
+            if isWord("axis") {
+                try expectKey("axis")
+                guard case .word(let w) = token.kind, let a = StageAxis(rawValue: w) else {
+                    throw expected("a stage axis (" + StageAxis.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                }
+                try advance()
+                axis = a
+            }
+            stageInfo = StageInfo(stageCount: count, classes: [], staticMACs: macs, staticParameters: parameters, axis: axis)
             return
         }
         guard var info = stageInfo else { throw fail("'\(keyword)' before the 'stages N' line", at: position) }
@@ -131,7 +144,14 @@ extension Parser {
                 throw expected("an exit score (" + ExitScore.allCases.map(\.rawValue).joined(separator: ", ") + ")")
             }
             try advance()
-            info.exits.append(StageExit(stage: stage, value: value, threshold: threshold, score: score))
+            var block: String?
+            if isWord("block") {
+                try expectKey("block")
+                let (b, at) = try parseValueName()
+                guard graph.isDefined(b) else { throw fail("undefined value '\(TextPrinter.valueReference(b))'", at: at) }
+                block = b
+            }
+            info.exits.append(StageExit(stage: stage, value: value, threshold: threshold, score: score, block: block))
         default:
             throw fail("unknown stage table line '\(keyword)'", at: position)
         }

@@ -86,8 +86,8 @@ final class DynamicCTests: XCTestCase {
 
     /// Emits the staged default model, compiles it with `compiler` and `flags`, and checks every
     /// mode against the interpreter on the first `samples` test images.
-    func check(compiler: String, flags: [String], samples: Int, work: URL) throws {
-        let staged = try Self.stagedDefault()
+    func check(compiler: String, flags: [String], samples: Int, work: URL, staged given: Graph? = nil) throws {
+        let staged = try given ?? Self.stagedDefault()
         var folded = staged
         _ = try PassManager(pipeline: "fold-constants", verifyEach: false).run(&folded)
         let result = try CodeGenerator.emit(folded, target: .c, name: "p", options: EmitOptions(prefix: "p", weights: .file))
@@ -131,6 +131,27 @@ final class DynamicCTests: XCTestCase {
 
     func testStagedDefaultModelMatchesInterpreter() throws {
         try check(compiler: Harness.cc, flags: ["-O2"], samples: Self.samples, work: Harness.workDir("dynamic-c"))
+    }
+
+    /// Depth exits (insert-exits{at=blocks}) run the same way: thresholds at the median exit-1
+    /// and exit-2 scores of the interpreter send images out at every exit.
+    func testDepthExitsMatchInterpreter() throws {
+        var graph = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        _ = try PassManager(pipeline: "canonicalize,insert-exits{at=blocks seed=5}", verifyEach: true).run(&graph)
+        let n = 100
+        let x = try Self.images(n)
+        let interpreter = try StagedInterpreter(graph: graph)
+        var thresholds: [Double] = []
+        for s in 1...2 {
+            let y = try interpreter.run([graph.inputs[0].name: x], exitAt: s).outputs[graph.outputs[0]]!
+            let scores = (0..<n).map { StagedInterpreter.score(Array(y.scalars[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
+            thresholds.append(Double(scores[n / 2]))
+        }
+        var staged = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        let t = thresholds.map { String(describing: $0) }.joined(separator: ",")
+        _ = try PassManager(pipeline: "canonicalize,insert-exits{at=blocks seed=5 thresholds=[\(t)]}", verifyEach: true).run(&staged)
+        XCTAssertEqual(staged.stageInfo?.axis, .depth)
+        try check(compiler: Harness.cc, flags: ["-O2"], samples: n, work: Harness.workDir("dynamic-c-depth"), staged: staged)
     }
 
     /// ASan and UBSan, with gcc and clang, on fewer images.

@@ -110,4 +110,30 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(deferred, oneByOne)
         XCTAssertEqual(deferred.users(of: "x"), [])
     }
+
+    /// The stage table's values are roots: a node making one cannot be removed, and replacing
+    /// one renames the table's reference as it renames a graph output.
+    func testStageTableValuesAreRoots() throws {
+        var g = Graph(name: "g")
+        try g.addInput("x", type: TensorType(dims: [.symbol("N"), .fixed(4)]))
+        let e = try g.append(.relu, ["x"], name: "e")
+        let f = try g.append(.sigmoid, ["x"], name: "f")
+        let y = try g.append(.add, ["x", "x"], name: "y")
+        try g.setOutputs([y])
+        g.setStageInfo(StageInfo(stageCount: 2, classes: [], exits: [
+            StageExit(stage: 1, value: e, threshold: 0.5, score: .softmax), StageExit(stage: 2, value: y, threshold: .infinity, score: .softmax),
+        ], classifierSums: [e, y]))
+        XCTAssertTrue(g.isRoot(e))
+        XCTAssertFalse(g.isRoot(f))
+        XCTAssertEqual(g.roots, [y, e, y, e, y])
+        XCTAssertThrowsError(try g.removeNode(at: 0)) { error in
+            XCTAssertEqual((error as? IRError)?.description,
+                           "node 'e': output 'e' is named by the stage table (an exit or classifier sum)")
+        }
+        try g.replaceAllUses(of: e, with: f)
+        XCTAssertEqual(g.stageInfo?.exits.map(\.value), [f, y])
+        XCTAssertEqual(g.stageInfo?.classifierSums, [f, y])
+        try g.removeNode(at: 0)
+        XCTAssertFalse(g.isDefined(e))
+    }
 }

@@ -132,9 +132,30 @@ final class StagesTests: XCTestCase {
         XCTAssertEqual(graph.stageInfo?.reuseOff, ["c2"])
         // Reuse off: stage 2 of c2 reads only group 2 (channels 1..<4), so its weight is 3×3.
         XCTAssertEqual(graph.types["w2.s2"], TensorType(shape: [3, 3, 1, 1]))
+        // The keys s2dc search adds about how it chose the configuration are ignored; its
+        // thresholds go to insert-exits{config=…}.
+        let searched = dir.appendingPathComponent("searched.json").path
+        try #"{"stages": 2, "boundaries": {"c1": [3, 4]}, "reuse": {}, "thresholds": [0.6], "accuracy": 0.9, "expectedMACs": 10.5, "fractionOfStatic": 0.3, "feasible": true, "bins": {"c1": [5]}, "encoding": [5]}"#
+            .write(toFile: searched, atomically: true, encoding: .utf8)
+        var fromSearch = try TextParser.parse(smallStaticIR)
+        try PassManager(pipeline: "split-stages{config=\(searched)},insert-exits{config=\(searched)}", verifyEach: true).run(&fromSearch)
+        XCTAssertEqual(fromSearch.stageInfo?.classes.map(\.boundaries), [[3, 4]])
+        XCTAssertEqual(fromSearch.stageInfo?.exits.map(\.threshold), [0.6, .infinity])
+        var noThresholds = try TextParser.parse(smallStaticIR)
+        XCTAssertThrowsError(try PassManager(pipeline: "split-stages{config=\(good)},insert-exits{config=\(good)}").run(&noThresholds)) {
+            XCTAssertTrue("\($0)".contains("good.json: no \"thresholds\""), "\($0)")
+        }
+        XCTAssertThrowsError(try PassManager(pipeline: "insert-exits{config=\(good) thresholds=[0.5]}")) {
+            XCTAssertTrue("\($0)".contains("not both"), "\($0)")
+        }
         for (body, message) in [(#"{"boundaries": {"nope": [1, 4]}, "stages": 2}"#, "unknown class 'nope'"),
                                 (#"{"boundaries": {"c1": [3, 2]}, "stages": 2}"#, "strictly increasing"),
                                 (#"{"reuse": {"zz": false}, "stages": 2}"#, "'zz' is not a split weighted layer"),
+                                (#"{"boundries": {"c1": [1, 4]}, "stages": 2}"#, "unknown key 'boundries'; did you mean 'boundaries'?"),
+                                (#"{"Stages": 2}"#, "unknown key 'Stages'; did you mean 'stages'?"),
+                                (#"{"stages": 2, "colour": 1}"#, "unknown key 'colour' (read: stages, boundaries, reuse, thresholds; ignored: accuracy"),
+                                (#"{"stages": 2, "thresholds": [0.5, 0.5]}"#, "2 thresholds for the 1 early exits of 2 stages"),
+                                (#"{"stages": 2, "thresholds": "high"}"#, "\"thresholds\" must be a list of numbers"),
                                 ("[1", "not valid JSON")] {
             let path = dir.appendingPathComponent("bad.json").path
             try body.write(toFile: path, atomically: true, encoding: .utf8)

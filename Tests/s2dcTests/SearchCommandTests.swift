@@ -43,6 +43,11 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertEqual((chosen?["thresholds"] as? [Any])?.count, 2)
         XCTAssertEqual(chosen?["stages"] as? Int, 3)
         XCTAssertNotNil(chosen?["expectedMACs"] as? Double)
+        // The same file splits the static model into that partition with those thresholds.
+        let resplit = dir.appendingPathComponent("resplit.s2dir").path
+        r = CLI.run(["opt", "models/default.onnx", "--passes", "canonicalize,split-stages{config=\(config)},insert-exits{config=\(config)}",
+                     "--verify-each", "-o", resplit])
+        XCTAssertEqual(r.status, 0, r.err)
 
         // --resume continues from the checkpoint: the first two are not evaluated again.
         r = search(3, ["--resume"])

@@ -67,4 +67,46 @@ final class StagedCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("2 early exits"), r.err)
     }
+
+    /// Depth exits end to end: opt with at=blocks, inspect prints the depth stages, run --exit-at
+    /// and --thresholds take them, emit writes C for them.
+    func testDepthExitsInspectRunAndEmit() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-depth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let depth = work.appendingPathComponent("depth.s2dir").path
+        var r = CLI.run(["opt", "models/default.onnx", "--passes=canonicalize,insert-exits{at=blocks thresholds=[0.9,0.8]}", "-o", depth])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = CLI.run(["inspect", depth])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("depth stages: 3, exits after blocks '/layer1/Relu_output_0', '/layer2/Relu_output_0'"), r.out)
+        XCTAssertTrue(r.out.contains("    1  3725728    4970      62720  exit 1          3725728     0.3986        0.9"), r.out)
+        r = CLI.run(["inspect", depth, "--json"])
+        XCTAssertTrue(r.out.contains("\"axis\" : \"depth\""), r.out)
+        XCTAssertTrue(r.out.contains("\"block\" : \"/layer1/Relu_output_0\""), r.out)
+        r = CLI.run(["opt", "models/default.onnx", "--passes=canonicalize,split-stages{stages=2},insert-exits{at=blocks}"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("depth exits do not combine with width stages"), r.err)
+        r = CLI.run(["emit", depth, "--target", "c", "-o", work.appendingPathComponent("c").path, "--prefix", "p"])
+        XCTAssertEqual(r.status, 0, r.err)
+        guard TestSupport.requireONNXPackage() != nil,
+              let p = TestSupport.run(TestSupport.python, ["-c", """
+                  import numpy as np, sys, os
+                  np.save(os.path.join(sys.argv[1], 'x.npy'), np.random.default_rng(3).random((4, 1, 28, 28)).astype(np.float32))
+                  """, work.path]), p.status == 0 else { return XCTFail("numpy") }
+        let x = work.appendingPathComponent("x.npy").path
+        let y = work.appendingPathComponent("y.npz").path
+        for (args, stages, macs) in [(["--exit-at", "2"], "[2, 2, 2, 2]", "6535904"), (["--thresholds", "0,0"], "[1, 1, 1, 1]", "3725728")] {
+            r = CLI.run(["run", depth, "--input", x, "--output", y] + args)
+            XCTAssertEqual(r.status, 0, r.err)
+            let check = TestSupport.run(TestSupport.python, ["-c", """
+                import numpy as np, sys
+                d = np.load(sys.argv[1])
+                assert d['logits'].shape == (4, 10)
+                print(d['exit_stage'].tolist(), int(d['macs'][0]))
+                """, y])
+            XCTAssertEqual(check?.status, 0, check?.err ?? "")
+            XCTAssertEqual(check?.out.trimmingCharacters(in: .whitespacesAndNewlines), "\(stages) \(macs)")
+        }
+    }
 }

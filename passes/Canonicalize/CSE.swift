@@ -15,7 +15,9 @@
 //
 // The earlier definition survives. Constants merge only when shape and every bit agree (elided
 // constants never merge: their data is unknown). A duplicate whose result is a graph output stays,
-// so that output names do not change.
+// so that output names do not change; so does one that the stage table names (an exit's value).
+// In a staged graph a node merges only into an earlier one of the same or an earlier stage, so
+// no stage comes to read a later one.
 
 import IR
 
@@ -45,7 +47,7 @@ public struct CSE: Pass {
                 first[key] = name
                 continue
             }
-            guard !graph.isOutput(name) else { continue }
+            guard !graph.isRoot(name) else { continue }
             if !graph.users(of: name).isEmpty { try graph.replaceAllUses(of: name, with: earlier) }
             try graph.removeConstant(name)
         }
@@ -55,6 +57,11 @@ public struct CSE: Pass {
     private struct NodeKey: Hashable {
         let op: Op
         let inputs: [String]
+    }
+
+    /// The stage of the node producing `value` (0 when not staged).
+    private static func stage(of value: String, in graph: Graph) -> Int {
+        graph.producer(of: value).flatMap { graph.nodes[$0].staging?.stage } ?? 0
     }
 
     private func mergeNodes(_ graph: inout Graph) throws {
@@ -67,7 +74,8 @@ public struct CSE: Pass {
                 let key = NodeKey(op: node.op, inputs: node.inputs)
                 // NaN attributes make an op unequal to itself; such a node is simply never merged.
                 guard let earlier = first[key], earlier.count == node.outputs.count,
-                      !node.outputs.contains(where: graph.isOutput) else {
+                      !node.outputs.contains(where: graph.isRoot),
+                      Self.stage(of: earlier[0], in: graph) <= node.staging?.stage ?? 0 else {
                     if first[key] == nil { first[key] = node.outputs }
                     continue
                 }

@@ -1,4 +1,4 @@
-// DCE: removes nodes and constants that no graph output depends on.
+// DCE: removes nodes and constants that no root (graph output, early exit) depends on.
 //
 // Before:
 //   const %unused: f32[4] = dense<...>
@@ -11,20 +11,22 @@
 //   %y = softmax(%a) {axis = 1}
 //   return %y
 //
-// Graph inputs stay even when unused: they are the graph's interface.
+// Graph inputs stay even when unused: they are the graph's interface. The roots are the graph
+// outputs and the values a staged graph's stage table names (`Graph.roots`): an early exit's value
+// is no graph output, yet everything it reads is live.
 
 import IR
 
 /// Dead-code elimination (see the file comment).
 public struct DCE: Pass {
     public static let name = "dce"
-    public static let summary = "Removes nodes and constants that no graph output depends on"
+    public static let summary = "Removes nodes and constants that no graph output or early exit depends on"
 
     public init(options: PassOptions) throws {}
 
     public func run(on graph: inout Graph) throws {
-        // Live values, found backwards from the outputs in one sweep (nodes are in topological order).
-        var live = Set(graph.outputs)
+        // Live values, found backwards from the roots in one sweep (nodes are in topological order).
+        var live = Set(graph.roots)
         var deadNodes: [Int] = []
         for (i, node) in graph.nodes.enumerated().reversed() {
             if node.outputs.contains(where: live.contains) {

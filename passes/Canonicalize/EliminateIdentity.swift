@@ -31,7 +31,7 @@ struct EliminateIdentityNode: RewritePattern {
         case .identity, .dropout: break
         default: return false
         }
-        guard !graph.isOutput(node.outputs[0]) else { return false }
+        guard !graph.isRoot(node.outputs[0]) else { return false }
         try graph.replaceNode(at: index, withValue: node.inputs[0])
         return true
     }

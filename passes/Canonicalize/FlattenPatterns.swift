@@ -39,7 +39,7 @@ struct RemoveNoOpReshape: RewritePattern {
 
     func matchAndRewrite(nodeAt index: Int, in graph: inout Graph) throws -> Bool {
         let node = graph.nodes[index]
-        guard isReshapeLike(node.op), !graph.isOutput(node.outputs[0]),
+        guard isReshapeLike(node.op), !graph.isRoot(node.outputs[0]),
               graph.types[node.inputs[0]] == graph.types[node.outputs[0]] else { return false }
         try graph.replaceNode(at: index, withValue: node.inputs[0])
         return true

@@ -44,7 +44,7 @@ struct FoldBatchNormIntoProducer: RewritePattern {
 
     func matchAndRewrite(nodeAt index: Int, in graph: inout Graph) throws -> Bool {
         let bn = graph.nodes[index]
-        guard case .batchNormalization(let epsilon, nil) = bn.op, lowering || !graph.isOutput(bn.outputs[0]),
+        guard case .batchNormalization(let epsilon, nil) = bn.op, lowering || !graph.isRoot(bn.outputs[0]),
               let p = graph.producer(of: bn.inputs[0]), graph.soleUser(of: bn.inputs[0]) == index,
               let scale = graph.constantData(bn.inputs[1]), let shift = graph.constantData(bn.inputs[2]),
               let mean = graph.constantData(bn.inputs[3]), let variance = graph.constantData(bn.inputs[4])

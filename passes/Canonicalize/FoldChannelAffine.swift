@@ -42,7 +42,7 @@ struct FoldChannelAffineIntoConv: RewritePattern {
 
     private func fold(_ node: Node, at index: Int, convOperand side: Int, in graph: inout Graph) throws -> Bool {
         let x = node.inputs[side], constName = node.inputs[1 - side]
-        guard x != constName, !graph.isOutput(node.outputs[0]), let p = graph.producer(of: x), graph.soleUser(of: x) == index,
+        guard x != constName, !graph.isRoot(node.outputs[0]), let p = graph.producer(of: x), graph.soleUser(of: x) == index,
               case .conv(let a) = graph.nodes[p].op, a.activation == nil,
               let c = graph.constantData(constName), let type = graph.types[x],
               graph.types[node.outputs[0]] == type,

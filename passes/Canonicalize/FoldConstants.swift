@@ -38,7 +38,7 @@ struct FoldConstantNode: RewritePattern {
 
     func matchAndRewrite(nodeAt index: Int, in graph: inout Graph) throws -> Bool {
         let node = graph.nodes[index]
-        guard !node.inputs.isEmpty, !node.outputs.contains(where: graph.isOutput) else { return false }
+        guard !node.inputs.isEmpty, !node.outputs.contains(where: graph.isRoot) else { return false }
         var inputs: [Tensor] = []
         for name in node.inputs {
             guard let t = graph.constantData(name) else { return false }

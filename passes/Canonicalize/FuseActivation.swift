@@ -46,7 +46,7 @@ struct FuseActivationIntoProducer: RewritePattern {
 
     func matchAndRewrite(nodeAt index: Int, in graph: inout Graph) throws -> Bool {
         let node = graph.nodes[index]
-        guard let activation = FusedActivation(node.op), lowering || !graph.isOutput(node.outputs[0]),
+        guard let activation = FusedActivation(node.op), lowering || !graph.isRoot(node.outputs[0]),
               let p = graph.producer(of: node.inputs[0]),
               graph.soleUser(of: node.inputs[0]) == index else { return false }
         let producer = graph.nodes[p].op

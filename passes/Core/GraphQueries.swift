@@ -3,10 +3,11 @@
 import IR
 
 extension Graph {
-    /// The one node that reads `value`, when exactly one node reads it (once) and it is not a graph
-    /// output: the condition for folding a producer into its consumer or the other way round.
+    /// The one node that reads `value`, when exactly one node reads it (once) and it is not a root
+    /// (a graph output or an exit or classifier sum of the stage table): the condition for folding
+    /// a producer into its consumer or the other way round.
     public func soleUser(of value: String) -> Int? {
-        guard !isOutput(value), useCount(of: value) == 1 else { return nil }
+        guard !isRoot(value), useCount(of: value) == 1 else { return nil }
         return users(of: value).first
     }
 
@@ -24,9 +25,9 @@ extension Graph {
         return name
     }
 
-    /// Removes each named constant that nothing reads any more (and that is not an output).
+    /// Removes each named constant that nothing reads any more (and that is not a root).
     public mutating func removeConstantsIfUnused(_ names: [String]) throws {
-        for name in names where constants[name] != nil && !isOutput(name) && useCount(of: name) == 0 {
+        for name in names where constants[name] != nil && !isRoot(name) && useCount(of: name) == 0 {
             try removeConstant(name)
         }
     }

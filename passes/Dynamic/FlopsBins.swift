@@ -41,7 +41,7 @@ public struct FlopsBins: Pass {
     }
 
     public func run(on graph: inout Graph) throws {
-        guard var info = graph.stageInfo else { throw PassError("the graph has no stages; run split-stages first") }
+        var info = try graph.widthStageInfo(for: "flops-bins")
         let layers = try Self.layers(graph, info)
         for k in info.classes.indices {
             let c = info.classes[k].channels

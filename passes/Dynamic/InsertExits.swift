@@ -6,7 +6,8 @@ import IR
 /// classifier's weightless tail (e.g. Softmax, or SqueezeNet's Relu → GlobalAveragePool) on the
 /// classifier sums over input groups ≤ s, which `split-stages` already accumulates per stage, so
 /// an exit adds no MACs and nothing is recomputed. A sample leaves at the first exit whose score
-/// (max softmax) is ≥ its threshold; the last exit always answers.
+/// (max softmax) is ≥ its threshold; the last exit always answers. `at=blocks` instead puts depth
+/// exits with new heads after residual blocks (see `DepthExits`).
 ///
 /// ```
 /// // before (S = 2): the tail runs on the last sum only
@@ -22,32 +23,55 @@ public struct InsertExits: Pass {
     public static let name = "insert-exits"
     public static let summary = "Adds an exit (the classifier tail on the stage's sums, with a threshold) after every or chosen stages"
     public static let options: [PassOptionSpec] = [
-        .string("at", default: "all", help: "'all', or the stages to exit after, e.g. [1,3] (the last stage always has its exit)"),
+        .string("at", default: "all", help: "'all', the stages to exit after, e.g. [1,3] (the last stage always has its exit), or 'blocks': depth exits after residual blocks on an unsplit graph"),
         .doubles("thresholds", default: [], help: "max-softmax threshold of each early exit in order (default: +inf, never leave early)"),
-        .string("head", default: "classifier", help: "'classifier': exits share the split classifier (depth heads are not implemented yet)"),
+        .string("head", default: "classifier", help: "'classifier': width exits share the split classifier (at=blocks adds new global-pool + fully connected heads)"),
+        .int("seed", default: 0, help: "at=blocks: seed of the new heads' initialization (uniform in ±1/sqrt(channels))"),
+        .string("config", default: "", help: "configuration file (the config.json of s2dc search) whose \"thresholds\" the early exits take"),
     ]
 
     let at: String
     let thresholds: [Double]
+    let config: String
+    let seed: Int
 
     public init(options: PassOptions) throws {
         at = try options.string("at")
         thresholds = try options.doubles("thresholds")
+        config = try options.string("config")
+        guard config.isEmpty || thresholds.isEmpty else { throw PassError("give thresholds=[...] or config=FILE, not both") }
         let head = try options.string("head")
         guard head == "classifier" else {
             throw PassError("head '\(head)' is not available; only 'classifier' exits exist so far (depth exits with new heads are not implemented)")
         }
-        if at == "blocks" { throw PassError("at=blocks (depth exits after blocks) is not implemented yet; use at=all or a list of stages") }
+        seed = try options.int("seed")
     }
 
     public func run(on graph: inout Graph) throws {
-        guard var info = graph.stageInfo else { throw PassError("the graph has no stages; run split-stages first") }
+        if at == "blocks" {
+            var thresholds = self.thresholds
+            if !config.isEmpty {
+                guard let t = try ConfigurationFile.read(config).thresholds else { throw PassError("\(config): no \"thresholds\"") }
+                thresholds = t
+            }
+            return try DepthExits(thresholds: thresholds, seed: UInt64(bitPattern: Int64(seed))).run(on: &graph)
+        }
+        guard var info = graph.stageInfo else { throw PassError("the graph has no stages; run split-stages first (or use at=blocks for depth exits)") }
+        guard info.axis == .width else { throw PassError("the graph already has depth exits (at stages \(info.exits.map(\.stage)))") }
         guard info.exits.count == 1, let final = info.exits.last else {
             throw PassError("the graph already has early exits (at stages \(info.exits.map(\.stage)))")
         }
         let s = info.stageCount
         let stages = try exitStages(s)
         let early = stages.filter { $0 < s }
+        var thresholds = self.thresholds
+        if !config.isEmpty {
+            guard let t = try ConfigurationFile.read(config).thresholds else { throw PassError("\(config): no \"thresholds\"") }
+            guard t.count == early.count else {
+                throw PassError("\(config): \(t.count) thresholds for \(early.count) early exits (at stages \(early))")
+            }
+            thresholds = t
+        }
         guard thresholds.isEmpty || thresholds.count == early.count || thresholds.count == stages.count else {
             throw PassError("\(thresholds.count) thresholds for \(early.count) early exits (at stages \(early))")
         }

@@ -20,7 +20,7 @@ public struct MakeSliceable: Pass {
     public init(options: PassOptions) throws {}
 
     public func run(on graph: inout Graph) throws {
-        guard var info = graph.stageInfo else { throw PassError("the graph has no stages; run split-stages first") }
+        var info = try graph.widthStageInfo(for: "make-sliceable")
         if let layer = info.reuseOff.first {
             throw PassError("layer '\(layer)' has reuse off: its stage s reads only input group s (block-diagonal weights), so the first s stages are not a dense prefix slice of its weight")
         }

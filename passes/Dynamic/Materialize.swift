@@ -13,7 +13,6 @@
 // read. BatchNormalization statistics are folded as they are: recalibrate them for the
 // configuration first (`s2dc search` recalibrates per candidate in Runtime; a pass cannot read data).
 
-import Foundation
 import IR
 
 /// Fixes a supernet to one configuration (see the file comment).
@@ -32,8 +31,12 @@ public struct Materialize: Pass {
     }
 
     public func run(on graph: inout Graph) throws {
-        guard let info = graph.stageInfo else { throw PassError("materialize needs a staged supernet (split-stages, insert-exits)") }
-        let c = try Self.read(config)
+        guard graph.stageInfo != nil else { throw PassError("materialize needs a staged supernet (split-stages, insert-exits)") }
+        let info = try graph.widthStageInfo(for: "materialize")
+        let c = try ConfigurationFile.read(config)
+        guard !c.boundaries.isEmpty else {
+            throw PassError("\(config): no \"boundaries\" (the boundaries of each class the search chose)")
+        }
         if let s = c.stages, s != info.stageCount {
             throw PassError("\(config): \(s) stages; the supernet has \(info.stageCount)")
         }
@@ -57,45 +60,5 @@ public struct Materialize: Pass {
         // No dce: it keeps only what graph outputs read, and early exits are not graph outputs.
         try PassManager(pipeline: "fold-constants,fold-batchnorm").run(&g)
         graph = g
-    }
-
-    struct Config {
-        var stages: Int?
-        var boundaries: [String: [Int]] = [:]
-        var reuse: [String: Bool] = [:]
-        var thresholds: [Double]?
-    }
-
-    /// Reads the keys materialize uses; the others `s2dc search` writes (accuracy, bins, …) are ignored.
-    static func read(_ path: String) throws -> Config {
-        guard let data = FileManager.default.contents(atPath: path) else { throw PassError("\(path): cannot read the configuration file") }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch {
-            throw PassError("\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        guard let top = json as? [String: Any] else { throw PassError("\(path): the configuration must be a JSON object") }
-        var c = Config()
-        if let s = top["stages"] {
-            guard let n = s as? Int, n >= 1 else { throw PassError("\(path): \"stages\" must be an integer >= 1") }
-            c.stages = n
-        }
-        guard let table = top["boundaries"] as? [String: Any] else {
-            throw PassError("\(path): \"boundaries\" must map class names to lists of channel counts")
-        }
-        for (name, list) in table {
-            guard let ints = list as? [Int] else { throw PassError("\(path): boundaries of class '\(name)' must be a list of integers") }
-            c.boundaries[name] = ints
-        }
-        if let r = top["reuse"] {
-            guard let flags = r as? [String: Bool] else { throw PassError("\(path): \"reuse\" must map layer names to true/false") }
-            c.reuse = flags
-        }
-        if let t = top["thresholds"] {
-            guard let list = (t as? [NSNumber])?.map(\.doubleValue), list.allSatisfy({ $0.isFinite }) else {
-                throw PassError("\(path): \"thresholds\" must be a list of numbers")
-            }
-            c.thresholds = list
-        }
-        return c
     }
 }

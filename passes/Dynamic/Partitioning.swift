@@ -1,6 +1,5 @@
 // Partitioning: class boundaries from fractions or a configuration file, with the exact rules.
 
-import Foundation
 import IR
 
 /// A partition of a graph's channel classes into S stages, and the layers whose reuse is off.
@@ -20,7 +19,7 @@ public struct PartitionChoice: Equatable, Sendable {
     /// A class with fewer than S channels is an error naming it.
     public init(classes: [ChannelClass], layers: Set<String>, stages: Int, fractions: [Double], reuse: Bool,
                 config: String) throws {
-        var config = try Self.readConfig(config)
+        var config = config.isEmpty ? ConfigurationFile() : try ConfigurationFile.read(config)
         var count = stages
         if !fractions.isEmpty {
             if count != 0 && count != fractions.count + 1 {
@@ -31,6 +30,9 @@ public struct PartitionChoice: Equatable, Sendable {
         if count == 0, let s = config.stages { count = s }
         guard count >= 1 else { throw PassError("give stages=S (S >= 1), fractions=[f1,...], or a config file with \"stages\"") }
         if let s = config.stages, s != count { throw PassError("the config file has \(s) stages but the options give \(count)") }
+        if let t = config.thresholds, t.count != count - 1 {
+            throw PassError("config: \(t.count) thresholds for the \(count - 1) early exits of \(count) stages")
+        }
         for (i, f) in fractions.enumerated() {
             guard f > 0, f < 1 else { throw PassError("fraction \(f) (number \(i + 1)) is outside (0, 1)") }
             if i > 0, f <= fractions[i - 1] { throw PassError("fractions must be strictly increasing: \(fractions)") }
@@ -78,41 +80,5 @@ public struct PartitionChoice: Equatable, Sendable {
         }
         out.append(c)
         return out
-    }
-
-    struct Config {
-        var stages: Int?
-        var boundaries: [String: [Int]] = [:]
-        var reuse: [String: Bool] = [:]
-    }
-
-    static func readConfig(_ path: String) throws -> Config {
-        var config = Config()
-        guard !path.isEmpty else { return config }
-        guard let data = FileManager.default.contents(atPath: path) else { throw PassError("\(path): cannot read the configuration file") }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch {
-            throw PassError("\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        guard let top = json as? [String: Any] else { throw PassError("\(path): the configuration must be a JSON object") }
-        for key in top.keys.sorted() where !["stages", "boundaries", "reuse"].contains(key) {
-            throw PassError("\(path): unknown key '\(key)' (valid: stages, boundaries, reuse)")
-        }
-        if let s = top["stages"] {
-            guard let n = s as? Int, n >= 1 else { throw PassError("\(path): \"stages\" must be an integer >= 1") }
-            config.stages = n
-        }
-        if let b = top["boundaries"] {
-            guard let table = b as? [String: Any] else { throw PassError("\(path): \"boundaries\" must map class names to lists") }
-            for (name, list) in table {
-                guard let ints = list as? [Int] else { throw PassError("\(path): boundaries of class '\(name)' must be a list of integers") }
-                config.boundaries[name] = ints
-            }
-        }
-        if let r = top["reuse"] {
-            guard let table = r as? [String: Bool] else { throw PassError("\(path): \"reuse\" must map layer names to true/false") }
-            config.reuse = table
-        }
-        return config
     }
 }

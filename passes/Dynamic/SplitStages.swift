@@ -25,7 +25,7 @@ public struct SplitStages: Pass {
         .int("stages", default: 0, help: "S, with evenly spaced fractions when `fractions` is not given"),
         .doubles("fractions", default: [], help: "f1..f(S-1) in (0,1), increasing: every class gets b_s = floor(f_s*C + 0.5)"),
         .bool("reuse", default: true, help: "stage s of a weighted layer reads input groups <= s (false: only group s)"),
-        .string("config", default: "", help: "JSON file: {\"stages\": S, \"boundaries\": {class: [b1..bS]}, \"reuse\": {layer: bool}}"),
+        .string("config", default: "", help: "JSON file: {\"stages\": S, \"boundaries\": {class: [b1..bS]}, \"reuse\": {layer: bool}}, e.g. the config.json of s2dc search (its other keys are ignored)"),
     ]
 
     let stages: Int

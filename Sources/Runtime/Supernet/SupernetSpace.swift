@@ -22,6 +22,9 @@ public struct SupernetSpace: Sendable {
     /// The space of a staged graph. A class varies when `make-sliceable` marked it sliceable or
     /// `flops-bins` gave it bins, or for every class when `allClasses` is set.
     public init(_ info: StageInfo, allClasses: Bool = false, minimumWidth: Double = 0, uniformBins: Int = 0) throws {
+        guard info.axis == .width else {
+            throw RuntimeError("a supernet needs width stages (split-stages); this graph has depth exits (insert-exits{at=blocks}) and no channel classes")
+        }
         self.info = info
         let s = info.stageCount
         var choices: [Choice] = []

@@ -47,7 +47,11 @@ public final class TrainableGraph {
 
     /// Compiles `graph` for training. Throws for graphs that do not verify, elided constants, or
     /// ops the engine cannot differentiate (naming the node).
-    public init(graph: Graph) throws {
+    ///
+    /// - Parameter only: when given, only these constants train and every other one is frozen
+    ///   (e.g. `Graph.depthHeadConstants()`: a depth exit's heads on a frozen backbone, SDN's
+    ///   setting). Each must be a constant that would train; a name that is not is an error.
+    public init(graph: Graph, trainingOnly only: Set<String>? = nil) throws {
         do { try Verifier.verify(graph) } catch let error as IRError {
             throw RuntimeError("the graph does not verify: \(error.description)")
         }
@@ -101,6 +105,12 @@ public final class TrainableGraph {
         }
         // A constant that is both a statistic and a trained input stays a statistic.
         trainable.subtract(stats)
+        if let only {
+            if let bad = only.sorted().first(where: { !trainable.contains($0) }) {
+                throw RuntimeError("'\(bad)' is not a trainable constant of the graph (trainable: the weights of conv, gemm, matmul, batch_norm and arithmetic nodes)")
+            }
+            trainable = only
+        }
         parameterNames = graph.constantNames.filter { trainable.contains($0) }
         bufferNames = graph.constantNames.filter { stats.contains($0) }
         var params: [String: Tensor] = [:], buffers: [String: Tensor] = [:]

@@ -10,8 +10,10 @@ public enum IRTarget {
     /// The passes run on every graph that parses, in order, each a one-pass pipeline in the
     /// `--passes` syntax (the dynamic passes need options to do anything: `split-stages` without
     /// `stages` or `fractions` refuses); `FuzzTests` checks that every entry parses.
+    /// The last two: depth exits when no split took, then canonicalize on the staged result (it
+    /// must keep every exit).
     public static let passes = ["canonicalize", "split-stages{stages=2}", "insert-exits{thresholds=[0.5]}",
-                                "split-stages{fractions=[0.25,0.5] reuse=false}"]
+                                "split-stages{fractions=[0.25,0.5] reuse=false}", "insert-exits{at=blocks seed=1}", "canonicalize"]
 
     /// Runs one input; returns true when it parsed (the passes then ran on it).
     @discardableResult
