@@ -57,7 +57,7 @@ public struct Materialize: Pass {
             }
             g.setStageInfo(staged)
         }
-        // No dce: it keeps only what graph outputs read, and early exits are not graph outputs.
+        // The folds remove the constants they leave unused (the full-width weights).
         try PassManager(pipeline: "fold-constants,fold-batchnorm").run(&g)
         graph = g
     }
