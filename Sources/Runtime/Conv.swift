@@ -161,7 +161,10 @@ private func conv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: U
                 let ldb: Int
                 if inputIsMatrix {
                     b = x + input.offset(image: first, channel: gi * cg) + bandOffset
-                    ldb = input.channelStride
+                    // Rows are channels, channelStride apart. With one input channel (k = 1) a
+                    // chunk of NCHW images is one row longer than channelStride; BLAS still wants
+                    // ldb >= n though it reads no second row.
+                    ldb = k == 1 ? max(input.channelStride, columns) : input.channelStride
                 } else {
                     for i in 0..<count {
                         im2col2D(x + input.offset(image: first + i, channel: gi * cg), channels: cg,

@@ -34,6 +34,9 @@ final class ConvTests: XCTestCase {
             ([2, 3, 9, 8], [4, 3, 3, 3], ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1])),
             ([5, 4, 6, 6], [6, 4, 3, 3], ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1])),
             ([3, 8, 5, 5], [6, 8, 1, 1], ConvAttributes(kernel: [1, 1])),
+            // One input channel at batch > 1: a chunk of images is one GEMM row longer than the
+            // channel stride (BLAS refused ldb < n and the result was garbage).
+            ([3, 1, 4, 4], [4, 1, 1, 1], ConvAttributes(kernel: [1, 1])),
             ([1, 8, 40, 40], [6, 8, 1, 1], ConvAttributes(kernel: [1, 1])),
             ([2, 8, 7, 7], [6, 8, 1, 1], ConvAttributes(kernel: [1, 1], strides: [2, 2])),
             ([2, 6, 7, 9], [9, 2, 3, 3], ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1], group: 3)),
