@@ -176,7 +176,8 @@ public final class SupernetTrainer {
         guard let topLast = top.exits.last else { throw RuntimeError("the supernet has no exit") }
         let inplaceTeacher = topLast  // a copy of the values: detached
         let smallTarget = SupernetTarget.distill(teacher: teacherOfSmallest ?? inplaceTeacher)
-        try accumulateGradients(smallest, batch, target: smallTarget, into: &grads, rng: &rng)
+        // A space of one configuration (fine-tuning a chosen one alone) trains it once per step.
+        if smallest != largest { try accumulateGradients(smallest, batch, target: smallTarget, into: &grads, rng: &rng) }
         for c in sampled {
             let r = try accumulateGradients(c, batch, target: .distill(teacher: teacherOfSampled ?? inplaceTeacher), into: &grads, rng: &rng)
             try sampler.observe(c, loss: r.loss, context: context)
