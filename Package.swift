@@ -83,7 +83,7 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime", "IR"], path: "Tests/SearchTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
-        .testTarget(name: "ConvertTests", dependencies: ["Convert", "Report", "Runtime", "Search", "TestSupport"], path: "Tests/ConvertTests"),
+        .testTarget(name: "ConvertTests", dependencies: ["Convert", "Report", "Runtime", "Search", "IR", "ONNX", "TestSupport"], path: "Tests/ConvertTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
 
         // Fuzz targets (Tests/Fuzz): the entry points, and one executable each that `make fuzz`

@@ -60,7 +60,10 @@ extension ConvertDriver {
             ExitReport(exit: $0.0, testAccuracy: $0.1.0, cumulativeMacs: $0.1.1)
         }
         events(.progress(.evaluate, done: 2, total: 3, unit: "models", detail: "timing the emitted C"))
-        if let cc = EmittedCTiming.compiler() {
+        if !settings.latency {
+            staticReport.latencyNote = "not measured: turned off (--no-latency)"
+            dynamic.latencyNote = staticReport.latencyNote
+        } else if let cc = EmittedCTiming.compiler() {
             var rng = TrainingRNG(seed: 0)
             let images = test.batch(Array(0..<test.count), data.preprocessing.evaluation, rng: &rng).images.scalars
             let inputSize = test.imageSize

@@ -47,6 +47,8 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     public var bins = 8
     /// Measure the baselines (uniform partition, width slimming, filter pruning).
     public var baselines = true
+    /// Compile the emitted C and time it (needs a C compiler; else the latency is reported as not measured).
+    public var latency = true
     /// Per-channel normalization of the images (as `s2dc train --mean/--std`).
     public var mean: [Float] = [0]
     public var std: [Float] = [1]

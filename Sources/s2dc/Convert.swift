@@ -89,6 +89,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Skip the baselines (uniform partition, width slimming, filter pruning).")
     var noBaselines = false
 
+    @Flag(help: "Do not compile and time the emitted C (the latency column stays empty).")
+    var noLatency = false
+
     @OptionGroup var dataOptions: ConvertDataOptions
 
     func validate() throws {
@@ -114,6 +117,7 @@ struct ConvertCommand: ParsableCommand {
         s.sampler = sampler
         s.bins = bins
         s.baselines = !noBaselines
+        s.latency = !noLatency
         (s.mean, s.std) = try dataOptions.normalization()
         s.threads = dataOptions.threads
         return s
