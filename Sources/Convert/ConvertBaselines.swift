@@ -51,7 +51,7 @@ extension ConvertDriver {
     }
 
     /// The best single exit of the supernet within the budget: each configuration on the search's
-    /// Pareto front (at most 8) is evaluated on the validation split with recalibrated BN, every
+    /// Pareto front (at most 8, evenly spread) is evaluated on the validation split with recalibrated BN, every
     /// exit whose cumulative MACs fit the budget is a static width-sliced network, and the most
     /// accurate one is measured on the test split.
     func widthSlimmingBaseline(_ supernet: Graph, staticMACs: Double) throws -> BaselineReport {
@@ -61,7 +61,10 @@ extension ConvertDriver {
         let result = try folder.read(SearchResult.self, from: folder.searchJSON)
         let limit = settings.budget * staticMACs
         var best: (encoding: [Int], exit: Int, accuracy: Double)?
-        for index in result.front.suffix(8) {
+        // At most 8 front configurations, spread evenly from the lightest to the heaviest.
+        let front = result.front
+        let picks = front.count <= 8 ? front : (0..<8).map { front[$0 * (front.count - 1) / 7] }
+        for index in picks {
             let encoding = result.evaluations[index].encoding
             let e = try evaluator.evaluation(encoding)
             for (s, macs) in e.cumulativeMACs.enumerated() where Double(macs) <= limit {
@@ -80,8 +83,9 @@ extension ConvertDriver {
                                 + String(format: "%.4f", best.accuracy) + "), BN recalibrated")
     }
 
-    /// `prune-filters{macs=budget}` on the static model (L1 filter norms), then fine-tuned for the
-    /// supernet's epochs on the same images (resumable from its checkpoint).
+    /// `prune-filters{macs=budget}` on the static model (L1 filter norms), then fine-tuned on the
+    /// same images for as many epochs as the dynamic model trained (supernet + fine-tuning;
+    /// resumable from its checkpoint).
     func pruningBaseline() throws -> BaselineReport {
         let name = "static filter pruning"
         var g = staticGraph!
@@ -89,16 +93,16 @@ extension ConvertDriver {
             return .notRun(name, reason: "prune-filters cannot prune this model: \(error)")
         }
         let macs = try CostModel.report(g).totals.macs
-        let steps = max(1, data.train.count / settings.batchSize)
+        let steps = max(1, data.train.count / settings.batchSize), epochs = settings.epochs + settings.finetuneEpochs
         let trainer = try Trainer(network: try TrainableGraph(graph: g),
-                                  configuration: trainingConfiguration(epochs: settings.epochs, steps: steps))
+                                  configuration: trainingConfiguration(epochs: epochs, steps: steps))
         let ckpt = folder.pruneCheckpoint
         let outcome = try trainer.fit(data.train, options: FitOptions(
             checkpoint: ckpt, resume: resume && FileManager.default.fileExists(atPath: ckpt), shouldStop: shouldStop)) { event in
             switch event {
             case .resumed(let done): events(.note("filter pruning: resumed from \(ckpt) after epoch \(done)"))
             case .step(let r):
-                events(.progress(.baselines, done: r.epoch * steps + r.step, total: steps * settings.epochs, unit: "steps",
+                events(.progress(.baselines, done: r.epoch * steps + r.step, total: steps * epochs, unit: "steps",
                                  detail: String(format: "filter pruning: fine-tuning epoch %d loss %.4f", r.epoch + 1, r.loss)))
             case .epoch: break
             }
@@ -106,6 +110,6 @@ extension ConvertDriver {
         if case .stopped = outcome { throw PhaseStopped() }
         let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: data.test, preprocessing: data.preprocessing)
         return BaselineReport(name: name, testAccuracy: r.accuracy, meanMacs: Double(macs),
-                              notes: "prune-filters{macs=\(settings.budget)} (L1), fine-tuned \(settings.epochs) epochs as the supernet")
+                              notes: "prune-filters{macs=\(settings.budget)} (L1), fine-tuned \(epochs) epochs (the supernet's \(settings.epochs) + the chosen configuration's \(settings.finetuneEpochs))")
     }
 }

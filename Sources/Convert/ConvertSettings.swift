@@ -18,14 +18,14 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     /// Stages (and exits) S ≥ 2.
     public var stages = 3
     /// Supernet training epochs.
-    public var epochs = 2
+    public var epochs = 1
     /// The search strategy, in the pipeline syntax (`SearchStrategyRegistry`).
-    public var strategy = "evolution{population=16}"
+    public var strategy = "evolution{population=8}"
     /// Distinct configurations the search evaluates.
     public var evaluations = 48
     public var target = ConvertTarget.c
     /// Epochs of fine-tuning of the chosen configuration alone (0: none).
-    public var finetuneEpochs = 0
+    public var finetuneEpochs = 2
     /// Seed of every random choice (splits, shuffles, sampling, the search).
     public var seed: UInt64 = 0
     /// Training images used (nil: all but the validation split).

@@ -39,10 +39,10 @@ struct ConvertCommand: ParsableCommand {
     var stages = 3
 
     @Option(help: "Supernet training epochs.")
-    var epochs = 2
+    var epochs = 1
 
-    @Option(help: "Search strategy: random, evolution{population=16}, reinforce{…}, surrogate{…}, prune{…}.")
-    var strategy = "evolution{population=16}"
+    @Option(help: "Search strategy: random, evolution{population=8}, reinforce{…}, surrogate{…}, prune{…}.")
+    var strategy = "evolution{population=8}"
 
     @Option(help: "Distinct configurations the search evaluates.")
     var evaluations = 48
@@ -50,8 +50,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Emitted code: c (model.c + model.h) or swift (model.swift).")
     var target = "c"
 
-    @Option(help: "Epochs of fine-tuning of the chosen configuration alone after the search (0: none).")
-    var finetuneEpochs = 0
+    @Option(help: "Epochs of fine-tuning of the chosen configuration alone after the search (0: none; the pruning baseline gets --epochs + this).")
+    var finetuneEpochs = 2
 
     @Option(help: "Seed of every random choice (splits, shuffles, sampling, search).")
     var seed: UInt64 = 0

@@ -37,6 +37,7 @@ final class ConvertDriverTests: XCTestCase {
         s.calibrationImages = 32
         s.evaluations = 3
         s.strategy = "random"
+        s.finetuneEpochs = 0
         return s
     }
 
