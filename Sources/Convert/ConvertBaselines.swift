@@ -33,19 +33,27 @@ extension ConvertDriver {
         }.joined(separator: "; ") + " (test accuracy at fraction of static MACs)"
     }
 
-    /// The supernet's own uniform partition (fractions 0.25, 0.5 for three stages) with its BN
-    /// statistics recalibrated and thresholds calibrated on the validation split to the budget:
-    /// the dynamic model without the search.
+    /// The supernet's own uniform partition (fractions 0.25, 0.5 for three stages), fine-tuned
+    /// alone for the chosen configuration's epochs, its BN statistics recalibrated and thresholds
+    /// calibrated on the validation split to the budget: the dynamic model without the search.
     func uniformBaseline(_ supernet: Graph, _ info: StageInfo, staticMACs: Double) throws -> BaselineReport {
         let fixed = SupernetSpace(fixed: info), own = SupernetConfiguration(of: info)
-        let tuned = settings.calibrationImages > 0
-            ? try BatchNormRecalibration.recalibrate(supernet, space: fixed, configuration: own, data: data.train,
-                                                     preprocessing: data.preprocessing, images: settings.calibrationImages)
-            : supernet
+        func recalibrated(_ g: Graph) throws -> Graph {
+            settings.calibrationImages > 0
+                ? try BatchNormRecalibration.recalibrate(g, space: fixed, configuration: own, data: data.train,
+                                                         preprocessing: data.preprocessing, images: settings.calibrationImages)
+                : g
+        }
+        var tuned = try recalibrated(supernet)
+        if settings.finetuneEpochs > 0 {
+            // Trained as the chosen configuration was: the same epochs of it alone.
+            tuned = try recalibrated(try finetune(tuned, info, checkpoint: folder.file("uniform-finetune.ckpt"), phase: .baselines,
+                                                  what: "uniform partition: fine-tuning"))
+        }
         let cal = try calibrateThresholds(try fixedEvaluation(tuned, on: data.validation), staticMACs: staticMACs)
         let test = DynamicOutcome(try fixedEvaluation(tuned, on: data.test), thresholds: cal.thresholds)
         return BaselineReport(name: "uniform partition, no search", testAccuracy: test.accuracy, meanMacs: test.meanMACs,
-                              notes: "fractions \(settings.fractions) (the supernet's own partition), BN recalibrated, thresholds "
+                              notes: "fractions \(settings.fractions) (the supernet's own partition), \(settings.finetuneEpochs) epochs of it alone, BN recalibrated, thresholds "
                                 + cal.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")
                                 + " calibrated on the validation split\(cal.feasible ? "" : " (nothing met the budget: lightest kept)")")
     }
@@ -80,7 +88,7 @@ extension ConvertDriver {
                                                 calibrationImages: settings.calibrationImages)
         return BaselineReport(name: name, testAccuracy: e.accuracies[best.exit], meanMacs: Double(e.cumulativeMACs[best.exit]),
                               notes: "exit \(e.stages[best.exit]) alone of front configuration \(best.encoding) (validation accuracy "
-                                + String(format: "%.4f", best.accuracy) + "), BN recalibrated")
+                                + String(format: "%.4f", best.accuracy) + "), BN recalibrated, not fine-tuned alone")
     }
 
     /// `prune-filters{macs=budget}` on the static model (L1 filter norms), then fine-tuned on the

@@ -69,21 +69,23 @@ extension ConvertDriver {
         return line + "; thresholds " + chosen.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")
     }
 
-    /// F epochs of the chosen configuration alone (its own graph, labels at every exit), resumable.
-    func finetune(_ graph: Graph, _ info: StageInfo) throws -> Graph {
+    /// F epochs of one configuration alone (its own staged graph, labels at every exit), resumable
+    /// from `checkpoint`.
+    func finetune(_ graph: Graph, _ info: StageInfo, checkpoint: String? = nil, phase: ConvertPhase = .materialize,
+                  what: String = "fine-tuning") throws -> Graph {
         let steps = max(1, data.train.count / settings.batchSize)
         var options = SupernetTrainingOptions(training: trainingConfiguration(epochs: settings.finetuneEpochs, steps: steps), samples: 0)
         options.training.seed = settings.seed &+ 1
         let trainer = try SupernetTrainer(supernet: graph, space: SupernetSpace(fixed: info), sampler: try SamplerRegistry.parse("uniform"),
                                           options: options)
-        let ckpt = folder.finetuneCheckpoint
+        let ckpt = checkpoint ?? folder.finetuneCheckpoint
         let outcome = try trainer.fit(data.train, options: FitOptions(
             checkpoint: ckpt, resume: resume && FileManager.default.fileExists(atPath: ckpt), shouldStop: shouldStop)) { event in
             switch event {
-            case .resumed(let done): events(.note("fine-tuning: resumed from \(ckpt) after epoch \(done)"))
+            case .resumed(let done): events(.note("\(what): resumed from \(ckpt) after epoch \(done)"))
             case .step(let r):
-                events(.progress(.materialize, done: r.epoch * steps + r.step, total: steps * settings.finetuneEpochs, unit: "steps",
-                                 detail: String(format: "fine-tuning epoch %d loss %.4f", r.epoch + 1, r.loss)))
+                events(.progress(phase, done: r.epoch * steps + r.step, total: steps * settings.finetuneEpochs, unit: "steps",
+                                 detail: String(format: "%@ epoch %d loss %.4f", what, r.epoch + 1, r.loss)))
             case .epoch: break
             }
         }
