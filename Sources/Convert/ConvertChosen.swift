@@ -64,7 +64,9 @@ extension ConvertDriver {
         try chosen.write(to: folder.finalConfiguration)
         try SupernetFile.save(fixed, to: folder.recalibrated)
         var g = fixed
-        try PassManager(pipeline: "materialize{config=\(folder.finalConfiguration)}").run(&g)
+        // The pass itself, not a pipeline string: any output path (commas, braces) stays one option value.
+        try Materialize(options: try PassOptions(specs: Materialize.options, given: ["config": .string(folder.finalConfiguration)],
+                                                 pass: Materialize.name)).run(on: &g)
         try SupernetFile.save(g, to: folder.chosen)
         return line + "; thresholds " + chosen.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")
     }
