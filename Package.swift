@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Backend", targets: ["Backend"]),
         .library(name: "Search", targets: ["Search"]),
         .library(name: "Report", targets: ["Report"]),
+        .library(name: "Convert", targets: ["Convert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,11 +47,14 @@ let package = Package(
         .target(name: "Search", dependencies: ["Passes", "Runtime"], path: "Sources/Search"),
         // convert's report: report.json's schema, the SVG plots, the summary table (no dependencies).
         .target(name: "Report", path: "Sources/Report"),
+        // `s2dc convert`'s driver: every phase in order, artifacts and resume in the output folder.
+        .target(name: "Convert", dependencies: ["IR", "Passes", "ONNX", "Runtime", "Backend", "Search", "Report"],
+                path: "Sources/Convert"),
         // The command-line tool (thin).
         .executableTarget(
             name: "s2dc",
             dependencies: [
-                "IR", "Passes", "ONNX", "Runtime", "Backend", "Search",
+                "IR", "Passes", "ONNX", "Runtime", "Backend", "Search", "Report", "Convert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/s2dc"),
@@ -79,6 +83,7 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Runtime", "Passes", "ONNX", "IR", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Passes", "Runtime", "IR"], path: "Tests/SearchTests"),
         .testTarget(name: "ReportTests", dependencies: ["Report"], path: "Tests/ReportTests"),
+        .testTarget(name: "ConvertTests", dependencies: ["Convert", "Report", "Runtime", "Search", "IR", "ONNX", "TestSupport"], path: "Tests/ConvertTests"),
         .testTarget(name: "s2dcTests", dependencies: ["s2dc", "TestSupport"], path: "Tests/s2dcTests"),
 
         // Fuzz targets (Tests/Fuzz): the entry points, and one executable each that `make fuzz`

@@ -19,7 +19,7 @@ public enum ConvertPlots {
                        marker: .square, color: "#000000"),
         ]
         let shapes: [MarkerShape] = [.diamond, .triangle, .square, .circle]
-        for (i, b) in r.baselines.enumerated() {
+        for (i, b) in r.baselines.filter({ $0.notRun == nil }).enumerated() {
             let pts = [(b.meanMacs / m, 100 * b.testAccuracy)] + b.curve.map { ($0.meanMacs / m, 100 * $0.accuracy) }
             series.append(PlotSeries(name: b.name, points: pts, line: !b.curve.isEmpty, marker: shapes[i % shapes.count],
                                      color: palette[i % palette.count]))

@@ -42,11 +42,14 @@ public struct StaticModelReport: Codable, Equatable, Sendable {
     public var macs: Int
     /// Mean latency of the emitted static C per image, in milliseconds; nil when not measured.
     public var latencyMs: Double?
+    /// Why `latencyMs` is nil (no C compiler, …), or how it was measured.
+    public var latencyNote: String?
 
-    public init(testAccuracy: Double, macs: Int, latencyMs: Double? = nil) {
+    public init(testAccuracy: Double, macs: Int, latencyMs: Double? = nil, latencyNote: String? = nil) {
         self.testAccuracy = testAccuracy
         self.macs = macs
         self.latencyMs = latencyMs
+        self.latencyNote = latencyNote
     }
 }
 
@@ -74,12 +77,20 @@ public struct DynamicModelReport: Codable, Equatable, Sendable {
     public var exitShares: [Double]
     /// Mean latency of the emitted dynamic C per test image, in milliseconds; nil when not measured.
     public var meanLatencyMs: Double?
+    /// Why `meanLatencyMs` is nil (no C compiler, …), or how it was measured.
+    public var latencyNote: String?
+    /// Share of test images on which the emitted C gave the same label and exit as the library's
+    /// evaluation (nil when the C was not run).
+    public var emittedAgreement: Double?
 
-    public init(testAccuracy: Double, meanMacs: Double, exitShares: [Double], meanLatencyMs: Double? = nil) {
+    public init(testAccuracy: Double, meanMacs: Double, exitShares: [Double], meanLatencyMs: Double? = nil,
+                latencyNote: String? = nil, emittedAgreement: Double? = nil) {
         self.testAccuracy = testAccuracy
         self.meanMacs = meanMacs
         self.exitShares = exitShares
         self.meanLatencyMs = meanLatencyMs
+        self.latencyNote = latencyNote
+        self.emittedAgreement = emittedAgreement
     }
 }
 
@@ -104,13 +115,23 @@ public struct BaselineReport: Codable, Equatable, Sendable {
     public var curve: [TradeoffPoint]
     /// How it was made (epochs, options), in words.
     public var notes: String
+    /// Why it was not measured in this run (then `testAccuracy` and `meanMacs` are 0 and mean
+    /// nothing); nil for a measured baseline.
+    public var notRun: String?
 
-    public init(name: String, testAccuracy: Double, meanMacs: Double, curve: [TradeoffPoint] = [], notes: String = "") {
+    public init(name: String, testAccuracy: Double, meanMacs: Double, curve: [TradeoffPoint] = [], notes: String = "",
+                notRun: String? = nil) {
         self.name = name
         self.testAccuracy = testAccuracy
         self.meanMacs = meanMacs
         self.curve = curve
         self.notes = notes
+        self.notRun = notRun
+    }
+
+    /// A baseline this run did not measure, with the reason.
+    public static func notRun(_ name: String, reason: String) -> BaselineReport {
+        BaselineReport(name: name, testAccuracy: 0, meanMacs: 0, notRun: reason)
     }
 }
 

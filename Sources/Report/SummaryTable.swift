@@ -12,6 +12,7 @@ public enum SummaryTable {
             [name, String(format: "%.2f %%", 100 * acc), String(format: "%.3f M", macs / 1e6),
              String(format: "%.1f %%", 100 * macs / staticMacs), latency]
         }
+        var notes: [String] = []
         var rows = [["model", "test accuracy", "mean MACs", "of static", "latency"]]
         rows.append(row("static", r.staticModel.testAccuracy, staticMacs, ms(r.staticModel.latencyMs)))
         rows.append(row("dynamic (chosen)", r.dynamicModel.testAccuracy, r.dynamicModel.meanMacs, ms(r.dynamicModel.meanLatencyMs)))
@@ -20,7 +21,14 @@ public enum SummaryTable {
             rows.append(row("  exit \(e.exit) alone (\(String(format: "%.1f", 100 * share)) % leave)", e.testAccuracy,
                             Double(e.cumulativeMacs), "-"))
         }
-        for b in r.baselines { rows.append(row("baseline: " + b.name, b.testAccuracy, b.meanMacs, "-")) }
+        for b in r.baselines {
+            if let why = b.notRun {
+                rows.append(["baseline: " + b.name, "not run", "-", "-", "-"])
+                notes.append("baseline \(b.name) not run: \(why)")
+            } else {
+                rows.append(row("baseline: " + b.name, b.testAccuracy, b.meanMacs, "-"))
+            }
+        }
         var widths = rows[0].map(\.count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         let lines = rows.map { cells in
@@ -34,6 +42,10 @@ public enum SummaryTable {
         let delta = 100 * (r.dynamicModel.testAccuracy - r.staticModel.testAccuracy)
         out += String(format: "dynamic vs static: %+.2f pt at %.1f %% of the MACs (budget %.0f %%)\n", delta,
                       100 * r.dynamicModel.meanMacs / staticMacs, 100 * r.budget)
+        for n in notes { out += n + "\n" }
+        for (what, note) in [("static", r.staticModel.latencyNote), ("dynamic", r.dynamicModel.latencyNote)] {
+            if let note { out += "\(what) latency: \(note)\n" }
+        }
         if !r.phases.isEmpty {
             out += "phases: " + r.phases.map { "\($0.phase) " + duration($0.seconds) }.joined(separator: ", ")
                 + "; total " + duration(r.phases.reduce(0) { $0 + $1.seconds }) + "\n"

@@ -107,6 +107,13 @@ public struct SearchResult: Codable, Equatable, Sendable {
     }
 }
 
+/// Thrown by `SearchDriver.run` when `shouldStop` turned true between evaluations; the checkpoint
+/// holds the `evaluationsDone` evaluations, and a run with `resume` continues from there.
+public struct SearchStopped: Error, Equatable, CustomStringConvertible {
+    public var evaluationsDone: Int
+    public var description: String { "the search was stopped after \(evaluationsDone) evaluations" }
+}
+
 /// Runs a search. Same settings and seed give the same result; with `resume`, a checkpoint's
 /// evaluations are replayed into a fresh strategy (never re-evaluated) and the search continues,
 /// ending where an uninterrupted run would.
@@ -121,7 +128,8 @@ public struct SearchDriver {
 
     public func run<E: CandidateEvaluator>(_ evaluator: E, resume: Bool = false,
                                             registry: SearchStrategyRegistry = .shared,
-                                            progress: (SearchProgress) -> Void = { _ in }) throws -> SearchResult {
+                                            progress: (SearchProgress) -> Void = { _ in },
+                                            shouldStop: () -> Bool = { false }) throws -> SearchResult {
         let s = settings
         guard s.budget > 0, s.budget.isFinite else { throw SearchError("budget must be positive, got \(s.budget)") }
         guard s.staticMACs > 0, s.staticMACs.isFinite else { throw SearchError("static MACs must be positive, got \(s.staticMACs)") }
@@ -157,6 +165,8 @@ public struct SearchDriver {
         var timed = 0
         let proposalCap = s.evaluations * max(1, s.proposalsPerEvaluation)
         while result.evaluations.count < s.evaluations {
+            // Between evaluations the checkpoint holds every one done: a stop there loses nothing.
+            if shouldStop() { throw SearchStopped(evaluationsDone: result.evaluations.count) }
             if Double(result.evaluations.count) >= spaceSize || result.proposals >= proposalCap {
                 result.stoppedEarly = true
                 break

@@ -8,5 +8,5 @@ struct S2DC: ParsableCommand {
         commandName: "s2dc",
         abstract: "Turns a static CNN (ONNX) into a dynamic multi-stage network and emits standalone code.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Opt.self, Run.self, Emit.self, Train.self, Eval.self, SearchCommand.self])
+        subcommands: [ConvertCommand.self, Inspect.self, Opt.self, Run.self, Emit.self, Train.self, Eval.self, SearchCommand.self])
 }

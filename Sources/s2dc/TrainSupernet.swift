@@ -76,10 +76,6 @@ extension Train {
             options: SupernetTrainingOptions(training: trainingConfiguration(steps: steps, preprocessing: pre), samples: o.samples,
                                              distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit))
         let ckpt = checkpoint ?? output + ".ckpt"
-        if resume {
-            try SupernetCheckpoint.load(ckpt, into: trainer)
-            log("resumed from \(ckpt) after epoch \(trainer.epochsDone)")
-        }
         log("training a supernet of \(trainer.parameters.values.reduce(0) { $0 + $1.count }) parameters, \(info.stageCount) stages, "
             + "\(space.choices.count) of \(info.classes.count) classes varied, sampler \(o.sampler), K=\(o.samples), distill \(o.distill); "
             + "\(train.count) images from \(splits.source) (\(validation.count) held out), \(epochs) epochs of \(steps) steps, batch \(batchSize)")
@@ -87,33 +83,31 @@ extension Train {
         StopRequest.install()
         let bar = ProgressBar()
         let start = Date()
-        while trainer.epochsDone < epochs {
-            guard let report = try trainer.trainEpoch(train, progress: { r in
+        let outcome = try trainer.fit(train, options: FitOptions(checkpoint: ckpt, resume: resume, heldOut: validation,
+                                                                 shouldStop: { StopRequest.requested })) { event in
+            switch event {
+            case .resumed(let done): log("resumed from \(ckpt) after epoch \(done)")
+            case .step(let r):
                 if r.step == 1 { bar.begin("epoch \(r.epoch + 1)/\(epochs)", total: r.stepsInEpoch, unit: "steps") }
                 bar.update(r.step, detail: String(format: "loss %.4f acc %.4f %.0f img/s lr %.4g", r.loss, r.accuracy,
                                                   r.imagesPerSecond, r.learningRate))
-            }, shouldStop: { StopRequest.requested }) else {
+            case .epoch(let report, let heldOut):
                 bar.finish()
-                let done = trainer.epochsDone
-                log("interrupted; \(output) was not written. " + (done > 0
-                    ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
-                    : "No epoch was completed, so there is no checkpoint."))
-                throw ExitCode(130)
-            }
-            bar.finish()
-            try SupernetCheckpoint.save(trainer, to: ckpt)
-            log(String(format: "epoch %d/%d: largest loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s", report.epoch, epochs,
-                       report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds))
-            if validation.count > 0 {
-                let trained = try trainer.trainedSupernet()
-                for (label, config) in [("largest", space.largest), ("smallest", space.smallest)] {
-                    let r = try SupernetEvaluation.evaluate(trained, space: space, configuration: config, on: validation,
-                                                            preprocessing: pre.evaluation)
+                log(String(format: "epoch %d/%d: largest loss %.4f, train accuracy %.4f, %.0f images/s, %.1f s", report.epoch, epochs,
+                           report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds))
+                for (label, r) in heldOut {
                     log("  \(label): " + zip(r.stages, zip(r.accuracies, r.cumulativeMACs)).map {
                         String(format: "exit %d val accuracy %.4f macs %d", $0.0, $0.1.0, $0.1.1)
                     }.joined(separator: ", "))
                 }
             }
+        }
+        if case .stopped(let done) = outcome {
+            bar.finish()
+            log("interrupted; \(output) was not written. " + (done > 0
+                ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
+                : "No epoch was completed, so there is no checkpoint."))
+            throw ExitCode(130)
         }
         try SupernetFile.save(try trainer.trainedSupernet(), to: output)
         if let dir = o.configurations {

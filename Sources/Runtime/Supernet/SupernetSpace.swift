@@ -50,6 +50,13 @@ public struct SupernetSpace: Sendable {
         self.choices = choices
     }
 
+    /// The space of one configuration: the staged graph's own partition, no class varied (what
+    /// fine-tuning a chosen configuration alone, or evaluating a fixed partition, runs on).
+    public init(fixed info: StageInfo) {
+        self.info = info
+        choices = []
+    }
+
     /// The supernet's own reuse flags (every configuration has them).
     var reuse: [String: Bool] { Dictionary(uniqueKeysWithValues: info.reuseOff.map { ($0, false) }) }
 

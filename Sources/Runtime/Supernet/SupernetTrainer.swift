@@ -1,5 +1,4 @@
 // SupernetTrainer: sandwich-rule steps over prefix slices of one set of shared full-width weights.
-import Dispatch
 import Foundation
 import IR
 
@@ -32,9 +31,9 @@ public struct SupernetTrainingOptions: Sendable {
 /// Each step (the sandwich rule) runs forward and backward of the largest configuration on the
 /// labels, of the smallest and of K sampled ones on distillation targets, adds the gradients —
 /// each configuration's graph reads prefix slices of the same full-width constants, so every
-/// gradient lands in those constants' rows and columns — and takes one SGD step. Every epoch's
-/// shuffle, augmentation and sampling come from a generator seeded by (seed, epoch), so a run
-/// resumed after epoch k equals the uninterrupted one.
+/// gradient lands in those constants' rows and columns — and takes one SGD step. The epoch loop
+/// is the shared one (`EpochTrainer`): every epoch's shuffle, augmentation and sampling come from
+/// a generator seeded by (seed, epoch), so a run resumed after epoch k equals the uninterrupted one.
 public final class SupernetTrainer {
     public let supernet: Graph
     public let space: SupernetSpace
@@ -76,9 +75,6 @@ public final class SupernetTrainer {
         ema = options.distillation == .ieb ? base.parameters : [:]
         networks[SupernetConfiguration(of: info)] = base
     }
-
-    /// Steps per epoch for `count` training images (the last partial batch is dropped).
-    public func stepsPerEpoch(_ count: Int) -> Int { max(1, count / options.training.batchSize) }
 
     /// The compiled training graph of `config` (cached: its weights are set before every use).
     func network(_ config: SupernetConfiguration) throws -> TrainableGraph {
@@ -180,7 +176,8 @@ public final class SupernetTrainer {
         guard let topLast = top.exits.last else { throw RuntimeError("the supernet has no exit") }
         let inplaceTeacher = topLast  // a copy of the values: detached
         let smallTarget = SupernetTarget.distill(teacher: teacherOfSmallest ?? inplaceTeacher)
-        try accumulateGradients(smallest, batch, target: smallTarget, into: &grads, rng: &rng)
+        // A space of one configuration (fine-tuning a chosen one alone) trains it once per step.
+        if smallest != largest { try accumulateGradients(smallest, batch, target: smallTarget, into: &grads, rng: &rng) }
         for c in sampled {
             let r = try accumulateGradients(c, batch, target: .distill(teacher: teacherOfSampled ?? inplaceTeacher), into: &grads, rng: &rng)
             try sampler.observe(c, loss: r.loss, context: context)
@@ -199,42 +196,6 @@ public final class SupernetTrainer {
         return (top.loss, Losses.correctCount(logits: topLast, labels: batch.labels))
     }
 
-    /// The generator of epoch `epoch`.
-    func epochRNG(_ epoch: Int) -> TrainingRNG {
-        TrainingRNG(seed: options.training.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15 &+ 0x5CE7)
-    }
-
-    /// Trains epoch `epochsDone`; nil (epoch not counted) when `shouldStop` turns true between steps.
-    public func trainEpoch(_ data: Dataset, progress: (StepReport) -> Void = { _ in },
-                           shouldStop: () -> Bool = { false }) throws -> EpochReport? {
-        let t = options.training
-        var rng = epochRNG(epochsDone)
-        let batches = data.epochOrder(batchSize: t.batchSize, shuffle: true, dropLast: true, rng: &rng)
-        let total = stepsPerEpoch(data.count) * t.epochs
-        let start = DispatchTime.now().uptimeNanoseconds
-        var lossSum = 0.0, correct = 0, seen = 0
-        for (i, indices) in batches.enumerated() {
-            if shouldStop() { return nil }
-            let batch = data.batch(indices, t.preprocessing, rng: &rng)
-            let lr = t.schedule.rate(step: stepsDone, totalSteps: total)
-            let r = try step(batch, learningRate: lr, progress: Double(stepsDone) / Double(max(1, total)), rng: &rng)
-            guard r.loss.isFinite else {
-                throw RuntimeError("the loss became \(r.loss) at epoch \(epochsDone + 1), step \(i + 1): lower the learning rate")
-            }
-            lossSum += Double(r.loss) * Double(indices.count)
-            correct += r.correct
-            seen += indices.count
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            progress(StepReport(epoch: epochsDone, step: i + 1, stepsInEpoch: batches.count, loss: Float(lossSum / Double(seen)),
-                                accuracy: Float(correct) / Float(seen), imagesPerSecond: Double(seen) / max(seconds, 1e-9),
-                                learningRate: lr))
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        epochsDone += 1
-        return EpochReport(epoch: epochsDone, loss: Float(lossSum / Double(max(1, seen))),
-                           accuracy: Float(correct) / Float(max(1, seen)), seconds: seconds, images: seen)
-    }
-
     /// The supernet with the current weights and running statistics.
     public func trainedSupernet() throws -> Graph {
         var g = supernet
@@ -242,4 +203,16 @@ public final class SupernetTrainer {
         for (name, t) in buffers.sorted(by: { $0.key < $1.key }) { try g.replaceConstant(name, with: t) }
         return g
     }
+}
+
+extension SupernetTrainer: EpochTrainer {
+    public var trainingConfiguration: TrainingConfiguration { options.training }
+    public var epochSeedSalt: UInt64 { 0x5CE7 }
+
+    public func trainingStep(_ batch: Batch, learningRate: Float, progress: Double, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
+        try step(batch, learningRate: learningRate, progress: progress, rng: &rng)
+    }
+
+    public func saveCheckpoint(to path: String) throws { try SupernetCheckpoint.save(self, to: path) }
+    public func loadCheckpoint(from path: String) throws { try SupernetCheckpoint.load(path, into: self) }
 }

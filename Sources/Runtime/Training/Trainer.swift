@@ -1,5 +1,4 @@
 // Trainer: the epoch loop: seeded batches, forward, loss, backward, SGD step under a schedule.
-import Dispatch
 import IR
 
 /// Hyperparameters of a supervised training run.
@@ -48,8 +47,9 @@ public struct EpochReport: Sendable {
 
 /// Trains a `TrainableGraph` whose first input takes images and whose first output gives logits.
 ///
-/// Every epoch draws its shuffle and augmentation from a generator seeded by (seed, epoch), so a
-/// run resumed from a checkpoint after epoch k continues exactly as the uninterrupted run would.
+/// The epoch loop is the shared one (`EpochTrainer`, EpochLoop.swift): every epoch draws its shuffle
+/// and augmentation from a generator seeded by (seed, epoch), so a run resumed from a checkpoint
+/// after epoch k continues exactly as the uninterrupted run would.
 public final class Trainer {
     public let network: TrainableGraph
     public var optimizer: SGD
@@ -67,14 +67,6 @@ public final class Trainer {
         self.configuration = configuration
         self.optimizer = SGD(momentum: configuration.momentum, nesterov: configuration.nesterov,
                              weightDecay: configuration.weightDecay)
-    }
-
-    /// Steps per epoch for a training set of `count` images (the last partial batch is dropped).
-    public func stepsPerEpoch(_ count: Int) -> Int { max(1, count / configuration.batchSize) }
-
-    /// The generator of epoch `epoch`.
-    func epochRNG(_ epoch: Int) -> TrainingRNG {
-        TrainingRNG(seed: configuration.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
     }
 
     /// One optimizer step on a batch; returns (mean loss, correct count).
@@ -96,36 +88,21 @@ public final class Trainer {
         stepsDone += 1
         return (loss.loss, Losses.correctCount(logits: logits, labels: batch.labels))
     }
+}
 
-    /// Trains epoch `epochsDone` on `data`. Returns nil, leaving `epochsDone` unchanged, when
-    /// `shouldStop` turns true between steps (the weights are then mid-epoch: do not save them).
-    public func trainEpoch(_ data: Dataset, progress: (StepReport) -> Void = { _ in },
-                           shouldStop: () -> Bool = { false }) throws -> EpochReport? {
-        var rng = epochRNG(epochsDone)
-        let batches = data.epochOrder(batchSize: configuration.batchSize, shuffle: true, dropLast: true, rng: &rng)
-        let total = stepsPerEpoch(data.count) * configuration.epochs
-        let start = DispatchTime.now().uptimeNanoseconds
-        var lossSum = 0.0, correct = 0, seen = 0
-        for (i, indices) in batches.enumerated() {
-            if shouldStop() { return nil }
-            let batch = network.profile?.time("data") { data.batch(indices, configuration.preprocessing, rng: &rng) }
-                ?? data.batch(indices, configuration.preprocessing, rng: &rng)
-            let lr = configuration.schedule.rate(step: stepsDone, totalSteps: total)
-            let r = try step(batch, learningRate: lr, rng: &rng)
-            guard r.loss.isFinite else {
-                throw RuntimeError("the loss became \(r.loss) at epoch \(epochsDone + 1), step \(i + 1): lower the learning rate")
-            }
-            lossSum += Double(r.loss) * Double(indices.count)
-            correct += r.correct
-            seen += indices.count
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            progress(StepReport(epoch: epochsDone, step: i + 1, stepsInEpoch: batches.count, loss: Float(lossSum / Double(seen)),
-                                accuracy: Float(correct) / Float(seen), imagesPerSecond: Double(seen) / max(seconds, 1e-9),
-                                learningRate: lr))
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        epochsDone += 1
-        return EpochReport(epoch: epochsDone, loss: Float(lossSum / Double(max(1, seen))),
-                           accuracy: Float(correct) / Float(max(1, seen)), seconds: seconds, images: seen)
+extension Trainer: EpochTrainer {
+    public var trainingConfiguration: TrainingConfiguration { configuration }
+    public var epochSeedSalt: UInt64 { 0 }
+
+    public func trainingStep(_ batch: Batch, learningRate: Float, progress: Double, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
+        try step(batch, learningRate: learningRate, rng: &rng)
     }
+
+    public func makeBatch(_ data: Dataset, _ indices: [Int], rng: inout TrainingRNG) -> Batch {
+        network.profile?.time("data") { data.batch(indices, configuration.preprocessing, rng: &rng) }
+            ?? data.batch(indices, configuration.preprocessing, rng: &rng)
+    }
+
+    public func saveCheckpoint(to path: String) throws { try Checkpoint.save(self, to: path) }
+    public func loadCheckpoint(from path: String) throws { try Checkpoint.load(path, into: self) }
 }

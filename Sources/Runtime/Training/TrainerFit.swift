@@ -41,18 +41,10 @@ public enum FitOutcome: Equatable {
 
 extension Trainer {
     /// Trains until `configuration.epochs` epochs are done, saving a checkpoint and evaluating the
-    /// held-out data after each. The same loop serves `s2dc train` and every later training phase;
+    /// held-out data after each (the shared `runEpochs` loop, which `SupernetTrainer.fit` runs too);
     /// callers only print the events.
     public func fit(_ train: Dataset, options: FitOptions, events: (FitEvent) -> Void = { _ in }) throws -> FitOutcome {
-        if options.resume {
-            try Checkpoint.load(options.checkpoint, into: self)
-            events(.resumed(epochsDone: epochsDone))
-        }
-        while epochsDone < configuration.epochs {
-            guard let report = try trainEpoch(train, progress: { events(.step($0)) }, shouldStop: options.shouldStop) else {
-                return .stopped(epochsDone: epochsDone)
-            }
-            try Checkpoint.save(self, to: options.checkpoint)
+        try runEpochs(train, options: options, resumed: { events(.resumed(epochsDone: $0)) }, step: { events(.step($0)) }) { report in
             var heldOut: EvaluationResult?
             if let data = options.heldOut, data.count > 0 {
                 heldOut = try Evaluation.evaluate(try network.exportGraph(), on: data,
@@ -60,7 +52,6 @@ extension Trainer {
             }
             events(.epoch(report, heldOut: heldOut))
         }
-        return .finished
     }
 }
 

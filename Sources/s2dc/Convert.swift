@@ -1,0 +1,188 @@
+// Convert: `s2dc convert MODEL.onnx --data D --budget B -o OUT/`: parses options, runs ConvertDriver and prints its events.
+
+import ArgumentParser
+import Convert
+import Foundation
+import Report
+import Runtime
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Turn a trained static classifier into a dynamic early-exit network at a MAC budget, with code and a report.",
+        discussion: """
+            Phases, each keeping its artifact in OUT/: stage (import, canonicalize, split-stages at fractions \
+            0.25, 0.5, … , insert-exits, make-sliceable, flops-bins → staged.s2dir), supernet (sandwich-rule \
+            training → supernet.s2dir, supernet.ckpt per epoch), search (→ search.json, config.json, search.ckpt \
+            per evaluation), materialize (BN recalibration, --finetune-epochs of the chosen configuration alone, \
+            materialize → chosen.s2dir), emit (code/model.c + model.h, or model.swift; latency/static.c), \
+            evaluate (test split: each exit alone, the dynamic model, the static model, the emitted C's latency \
+            → evaluation.json), baselines (→ baselines.json), report (report.json, pareto.svg, exits.svg, \
+            summary.txt). Each phase prints a progress bar on standard error and one result line; the summary \
+            table comes last. Ctrl-C stops between steps; --resume skips finished phases and continues the one \
+            in progress from its checkpoint, ending as the uninterrupted run would.
+            """)
+
+    @Argument(help: "The trained static classifier (.onnx).")
+    var model: String
+
+    @Option(help: "Dataset: fashion-mnist, mnist, a folder of IDX files, or an .npz (x_train, y_train, x_test, y_test).")
+    var data: String
+
+    @Option(help: "Mean MAC budget as a fraction of the static model's MACs, in (0, 1].")
+    var budget: Double
+
+    @Option(name: .shortAndLong, help: "Output folder (new or empty; with --resume, the folder of the run to continue).")
+    var output: String
+
+    @Option(help: "Stages (one exit after each).")
+    var stages = 3
+
+    @Option(help: "Supernet training epochs.")
+    var epochs = 1
+
+    @Option(help: "Search strategy: random, evolution{population=8}, reinforce{…}, surrogate{…}, prune{…}.")
+    var strategy = "evolution{population=8}"
+
+    @Option(help: "Distinct configurations the search evaluates.")
+    var evaluations = 48
+
+    @Option(help: "Emitted code: c (model.c + model.h) or swift (model.swift).")
+    var target = "c"
+
+    @Option(help: "Epochs of fine-tuning of the chosen configuration alone after the search (0: none; the pruning baseline gets --epochs + this).")
+    var finetuneEpochs = 2
+
+    @Option(help: "Seed of every random choice (splits, shuffles, sampling, search).")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Continue the run in OUT: skip finished phases, resume the one in progress from its checkpoint.")
+    var resume = false
+
+    @Option(help: "Training images used (default: all but the validation split).")
+    var trainImages: Int?
+
+    @Option(help: "Training images held out (seeded) as the validation split the search scores on.")
+    var validationSize = 5000
+
+    @Option(help: "Test images the report measures (default: the whole test split).")
+    var testImages: Int?
+
+    @Option(help: "Training images BatchNorm statistics are recalibrated on, per candidate and for the chosen configuration.")
+    var calibrationImages = 2000
+
+    @Option(help: "Images per training step.")
+    var batchSize = 64
+
+    @Option(help: "Peak learning rate (cosine schedule) of supernet training, fine-tuning and the pruning baseline.")
+    var lr: Float = 0.02
+
+    @Option(help: "Configurations sampled per supernet step besides the largest and the smallest.")
+    var samples = 1
+
+    @Option(help: "Supernet sampler: uniform, attentive{…}, prioritized{…}.")
+    var sampler = "uniform"
+
+    @Option(help: "flops-bins bins per channel class (the candidate boundaries).")
+    var bins = 8
+
+    @Flag(help: "Skip the baselines (uniform partition, width slimming, filter pruning).")
+    var noBaselines = false
+
+    @Flag(help: "Do not compile and time the emitted C (the latency column stays empty).")
+    var noLatency = false
+
+    @OptionGroup var dataOptions: ConvertDataOptions
+
+    func validate() throws {
+        guard ConvertTarget(rawValue: target) != nil else { throw ValidationError("--target must be c or swift, got '\(target)'") }
+    }
+
+    func settings() throws -> ConvertSettings {
+        var s = ConvertSettings(model: model, data: data, budget: budget)
+        s.stages = stages
+        s.epochs = epochs
+        s.strategy = strategy
+        s.evaluations = evaluations
+        s.target = ConvertTarget(rawValue: target) ?? .c
+        s.finetuneEpochs = finetuneEpochs
+        s.seed = seed
+        s.trainImages = trainImages
+        s.validationSize = validationSize
+        s.testImages = testImages
+        s.calibrationImages = calibrationImages
+        s.batchSize = batchSize
+        s.learningRate = lr
+        s.samples = samples
+        s.sampler = sampler
+        s.bins = bins
+        s.baselines = !noBaselines
+        s.latency = !noLatency
+        (s.mean, s.std) = try dataOptions.normalization()
+        s.threads = dataOptions.threads
+        return s
+    }
+
+    func run() throws {
+        let driver = ConvertDriver(settings: try settings(), output: output, resume: resume)
+        StopRequest.install()
+        driver.shouldStop = { StopRequest.requested }
+        let bar = ProgressBar()
+        var current: ConvertPhase?
+        driver.events = { event in
+            switch event {
+            case .phaseStarted(let p):
+                current = p
+                bar.begin(p.rawValue, total: 1, unit: "")
+            case .phaseSkipped(let m):
+                print("\(m.phase.rawValue): done in an earlier run: \(m.summary)")
+            case .progress(let p, let done, let total, let unit, let detail):
+                if current != p || total != barTotal { bar.begin(p.rawValue, total: total, unit: unit); barTotal = total; current = p }
+                bar.update(done, detail: detail)
+            case .note(let s):
+                bar.finish()
+                FileHandle.standardError.write(Data((s + "\n").utf8))
+            case .phaseFinished(let m):
+                bar.finish()
+                barTotal = -1
+                print(String(format: "%@ (%.1f s): %@", m.phase.rawValue, m.seconds, m.summary))
+                fflush(stdout)
+            }
+        }
+        switch try driver.run() {
+        case .stopped(let phase):
+            bar.finish()
+            FileHandle.standardError.write(Data(("interrupted during \(phase.rawValue); continue with: s2dc convert … --resume "
+                                                 + "(the same options) -o \(output)\n").utf8))
+            throw ExitCode(130)
+        case .finished(let report):
+            print()
+            print(SummaryTable.render(report), terminator: "")
+            print("report: \(output)/report.json, \(output)/pareto.svg, \(output)/exits.svg; code: \(output)/code/")
+        }
+    }
+}
+
+/// Per-channel normalization and threads (as `s2dc train`'s DataOptions, without --data).
+struct ConvertDataOptions: ParsableArguments {
+    @Option(help: "Per-channel mean subtracted after scaling uint8 pixels to [0, 1] (comma-separated).")
+    var mean = "0"
+
+    @Option(help: "Per-channel standard deviation divided by after the mean (comma-separated).")
+    var std = "1"
+
+    @Option(help: "Threads OpenBLAS may use.")
+    var threads = 2
+
+    func normalization() throws -> ([Float], [Float]) {
+        func floats(_ s: String, _ flag: String) throws -> [Float] {
+            let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) takes numbers separated by commas, got '\(s)'") }
+            return v.compactMap { $0 }
+        }
+        return (try floats(mean, "--mean"), try floats(std, "--std"))
+    }
+}
+
+/// The progress bar's current total (a phase may report several sub-phases).
+nonisolated(unsafe) private var barTotal = -1
