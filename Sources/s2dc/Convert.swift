@@ -175,12 +175,7 @@ struct ConvertDataOptions: ParsableArguments {
     var threads = 2
 
     func normalization() throws -> ([Float], [Float]) {
-        func floats(_ s: String, _ flag: String) throws -> [Float] {
-            let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) takes numbers separated by commas, got '\(s)'") }
-            return v.compactMap { $0 }
-        }
-        return (try floats(mean, "--mean"), try floats(std, "--std"))
+        (try commaSeparatedFloats(mean, flag: "--mean"), try commaSeparatedFloats(std, flag: "--std"))
     }
 }
 

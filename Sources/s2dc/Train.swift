@@ -150,9 +150,7 @@ struct Train: ParsableCommand {
         }
         if case .stopped(let done) = outcome {
             bar.finish()
-            log("interrupted; \(output) was not written. " + (done > 0
-                ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
-                : "No epoch was completed, so there is no checkpoint."))
+            log(interruptedMessage(output: output, checkpoint: ckpt, epochsDone: done))
             throw ExitCode(130)
         }
         try ONNXExporter.export(try trainer.network.exportGraph(), to: output)

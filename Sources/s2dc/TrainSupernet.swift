@@ -104,9 +104,7 @@ extension Train {
         }
         if case .stopped(let done) = outcome {
             bar.finish()
-            log("interrupted; \(output) was not written. " + (done > 0
-                ? "The checkpoint \(ckpt) holds epoch \(done): continue with --resume."
-                : "No epoch was completed, so there is no checkpoint."))
+            log(interruptedMessage(output: output, checkpoint: ckpt, epochsDone: done))
             throw ExitCode(130)
         }
         try SupernetFile.save(try trainer.trainedSupernet(), to: output)

@@ -25,13 +25,23 @@ struct DataOptions: ParsableArguments {
     }
 
     func preprocessing() throws -> Preprocessing {
-        func floats(_ s: String, _ flag: String) throws -> [Float] {
-            let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) takes numbers separated by commas, got '\(s)'") }
-            return v.compactMap { $0 }
-        }
-        let std = try floats(self.std, "--std")
+        let std = try commaSeparatedFloats(self.std, flag: "--std")
         guard std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--std values must be positive") }
-        return Preprocessing(mean: try floats(mean, "--mean"), std: std)
+        return Preprocessing(mean: try commaSeparatedFloats(mean, flag: "--mean"), std: std)
     }
+}
+
+/// The numbers of a comma-separated option value (`--mean 0.5,0.5,0.5`); an empty list or a
+/// non-number is an error naming the flag.
+func commaSeparatedFloats(_ text: String, flag: String) throws -> [Float] {
+    let v = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) takes numbers separated by commas, got '\(text)'") }
+    return v.compactMap { $0 }
+}
+
+/// What `train` and `train --supernet` say when Ctrl-C stopped them before OUTPUT was written.
+func interruptedMessage(output: String, checkpoint: String, epochsDone: Int) -> String {
+    "interrupted; \(output) was not written. " + (epochsDone > 0
+        ? "The checkpoint \(checkpoint) holds epoch \(epochsDone): continue with --resume."
+        : "No epoch was completed, so there is no checkpoint.")
 }
