@@ -43,9 +43,10 @@ public func applyPatternsGreedily(_ patterns: [any RewritePattern], to graph: in
                     changed = true
                     break
                 }
-                // After a rewrite, look at the same position again: the node there may have
-                // changed, and nodes before it are revisited by the next sweep.
-                if !fired { index += 1 } else { index = min(index, graph.nodes.count) }
+                // After a rewrite, look at the same position again (removals leave tombstones, so
+                // it is still in range): the node there may have changed, and nodes before it are
+                // revisited by the next sweep.
+                if !fired { index += 1 }
             }
             return changed
         }
