@@ -113,7 +113,7 @@ extension Train {
             try space.largest.save(to: dir + "/largest.json")
             try space.smallest.save(to: dir + "/smallest.json")
             var r = TrainingRNG(seed: 0)
-            let images = try train.prefix(min(train.count, batchSize)).batch(Array(0..<min(train.count, batchSize)), pre.evaluation, rng: &r)
+            let images = train.prefix(min(train.count, batchSize)).batch(Array(0..<min(train.count, batchSize)), pre.evaluation, rng: &r)
             let context = trainer.samplerContext(images, progress: 1)
             for (i, c) in try sampler.kept(context: context).enumerated() { try c.save(to: dir + "/kept\(i + 1).json") }
         }

@@ -117,6 +117,22 @@ final class SupernetTests: XCTestCase {
         }
     }
 
+    /// `eval --configuration FILE` reads through the one configuration reader: the search's
+    /// informational keys are ignored and a misspelt key is an error naming the file and the key.
+    func testConfigurationLoadUsesTheOneReader() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("config.json").path
+        try Data(#"{"stages": 2, "boundaries": {"c": [3, 8]}, "thresholds": [0.9], "accuracy": 0.5}"#.utf8).write(to: URL(fileURLWithPath: good))
+        XCTAssertEqual(try SupernetConfiguration.load(good), SupernetConfiguration(stages: 2, boundaries: ["c": [3, 8]]))
+        let typo = dir.appendingPathComponent("typo.json").path
+        try Data(#"{"stages": 2, "boundries": {"c": [3, 8]}}"#.utf8).write(to: URL(fileURLWithPath: typo))
+        XCTAssertThrowsError(try SupernetConfiguration.load(typo)) { error in
+            XCTAssertTrue("\(error)".contains("typo.json: unknown key 'boundries'; did you mean 'boundaries'?"), "\(error)")
+        }
+    }
+
     /// One sandwich step (SGD with lr 1, no momentum or decay: the update is minus the summed
     /// gradient) equals the sum of the gradients of the largest (labels), the smallest and the
     /// sampled configuration (distilled from the largest's last exit), each computed on its own

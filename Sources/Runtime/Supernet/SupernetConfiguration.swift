@@ -1,6 +1,7 @@
 // SupernetConfiguration: one partition a supernet can run (boundaries per class, reuse flags), as JSON.
 import Foundation
 import IR
+import Passes
 
 /// A configuration of a supernet: the boundaries b₁…b_S of every channel class and the reuse
 /// flag of every weighted layer. Its JSON form is the one `split-stages{config=FILE}` reads:
@@ -33,27 +34,17 @@ public struct SupernetConfiguration: Codable, Hashable, Sendable {
         return try encoder.encode(self)
     }
 
-    /// Reads a configuration file, naming the file in errors.
+    /// Reads a configuration file through the one configuration reader (`ConfigurationFile`): the
+    /// file `s2dc search` writes, or any subset of it; an unknown key is an error naming the file.
+    /// Thresholds in the file are not part of a partition and are ignored here.
     public static func load(_ path: String) throws -> SupernetConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeError.file(path, "cannot be read") }
-        do {
-            let c = try JSONDecoder().decode(Partial.self, from: data)
-            return SupernetConfiguration(stages: c.stages ?? 0, boundaries: c.boundaries ?? [:], reuse: c.reuse ?? [:])
-        } catch let error as DecodingError {
-            throw RuntimeError.file(path, "is not a configuration ({\"stages\", \"boundaries\", \"reuse\"}): \(error)")
-        }
+        let file = try ConfigurationFile.read(path)
+        return SupernetConfiguration(stages: file.stages ?? 0, boundaries: file.boundaries, reuse: file.reuse)
     }
 
     /// Writes the configuration as JSON, through a temporary file and a rename.
     public func save(to path: String) throws {
         try writeFileBytes(Array(try jsonData()), to: path)
-    }
-
-    /// The file form, where every key is optional (stages 0: take the supernet's).
-    private struct Partial: Decodable {
-        var stages: Int?
-        var boundaries: [String: [Int]]?
-        var reuse: [String: Bool]?
     }
 }
 
