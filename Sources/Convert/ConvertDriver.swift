@@ -218,7 +218,11 @@ public final class ConvertDriver {
         var graph = try SupernetFile.load(folder.staged)
         let space = try space(graph)
         if graph.constantNames.contains(where: { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }) {
-            graph = try BatchNormInsertion.initialize(graph, data: data.train, preprocessing: data.preprocessing)
+            // From the static network's statistics: batch statistics then renormalize every split
+            // activation to the static model's, as an unfolded model's BatchNorms would.
+            var reference: Graph = staticGraph
+            try PassManager(pipeline: settings.batchNormPipeline).run(&reference)
+            graph = try BatchNormInsertion.initialize(graph, fromStatic: reference, data: data.train, preprocessing: data.preprocessing)
         }
         let steps = max(1, data.train.count / settings.batchSize)
         let trainer = try SupernetTrainer(

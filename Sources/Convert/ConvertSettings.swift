@@ -87,9 +87,15 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     public var fractions: [Double] { (1..<stages).map { pow(2, Double($0 - stages)) } }
 
     /// The static-to-supernet pipeline (phase `stage`).
-    public var stagingPipeline: String {
-        "canonicalize,strip-softmax,insert-batchnorm,split-stages{fractions=[\(fractions.map { "\($0)" }.joined(separator: ","))]},"
-            + "insert-exits,make-sliceable,flops-bins{bins=\(bins)}"
+    public var stagingPipeline: String { batchNormPipeline + "," + splitPipeline }
+
+    /// The part of `stagingPipeline` before the split: the static network with a BatchNormalization
+    /// after every convolution, whose statistics the inserted ones start from.
+    public var batchNormPipeline: String { "canonicalize,strip-softmax,insert-batchnorm" }
+
+    /// The rest of `stagingPipeline`: stages, exits, slicing and bins.
+    public var splitPipeline: String {
+        "split-stages{fractions=[\(fractions.map { "\($0)" }.joined(separator: ","))]},insert-exits,make-sliceable,flops-bins{bins=\(bins)}"
     }
 
     /// Every option by name, for the report.

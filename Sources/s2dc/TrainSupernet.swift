@@ -37,6 +37,9 @@ struct SupernetTrainOptions: ParsableArguments {
 
     @Option(help: "Also write the largest, smallest and (prioritized sampler) kept configurations as JSON into this folder.")
     var configurations: String?
+
+    @Option(help: ArgumentHelp("The static ONNX model the staged one was split from: the inserted BatchNormalizations start from its statistics, so batch statistics renormalize every split activation to the static network's (recommended; without it they start from the staged model's own, which keeps the split's shifted activations).", valueName: "model.onnx"))
+    var staticModel: String?
 }
 
 extension Train {
@@ -67,8 +70,17 @@ extension Train {
         let pre = try augmentation()
         if graph.constantNames.contains(where: { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }) {
             // BatchNormalizations from insert-batchnorm start from the data's statistics (function unchanged).
-            graph = try BatchNormInsertion.initialize(graph, data: train, preprocessing: pre)
-            log("initialized the inserted BatchNormalizations from \(min(2000, train.count)) training images")
+            if let path = o.staticModel {
+                var reference = try loadModelFile(path)
+                try PassManager(pipeline: "canonicalize,insert-batchnorm").run(&reference)
+                graph = try BatchNormInsertion.initialize(graph, fromStatic: reference, data: train, preprocessing: pre)
+                log("initialized the inserted BatchNormalizations from the statistics of \(path) over \(min(2000, train.count)) training images")
+            } else {
+                graph = try BatchNormInsertion.initialize(graph, data: train, preprocessing: pre)
+                log("initialized the inserted BatchNormalizations from the staged model's statistics over \(min(2000, train.count)) training images")
+            }
+        } else if o.staticModel != nil {
+            throw ValidationError("--static-model: \(model) has no BatchNormalizations from insert-batchnorm to initialize")
         }
         let steps = max(1, train.count / batchSize)
         let trainer = try SupernetTrainer(

@@ -4,7 +4,7 @@ import IR
 import ONNX
 import Passes
 import TestSupport
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// A small staged CNN (conv-BN-ReLU ×2, max pool, global pool, linear; 3 stages at 0.25, 0.5).
@@ -134,7 +134,7 @@ final class SupernetTests: XCTestCase {
     }
 
     /// One sandwich step (SGD with lr 1, no momentum or decay: the update is minus the summed
-    /// gradient) equals the sum of the gradients of the largest (labels), the smallest and the
+    /// gradient) equals the sum of the gradients of the largest (labels at every exit, summed), the smallest and the
     /// sampled configuration (distilled from the largest's last exit), each computed on its own
     /// graph built by split-stages from the static model.
     func testOneStepEqualsTheSumOfItsConfigurationsGradients() throws {
@@ -166,9 +166,7 @@ final class SupernetTests: XCTestCase {
             for (e, logits) in zip(info.exits, exits) {
                 let l = labels ? try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: 0.1)
                                : try Losses.distillation(student: logits, teacher: teacher ?? logits)
-                var gr = l.gradient
-                for i in gr.scalars.indices { gr.scalars[i] /= Float(exits.count) }
-                grads[e.value] = gr
+                grads[e.value] = l.gradient  // each exit's loss counts in full (a sum over exits)
             }
             if labels { teacher = exits.last }
             for (name, g) in try net.backward(tape, outputGradients: grads) {
@@ -317,5 +315,60 @@ final class SupernetTests: XCTestCase {
         for e in a.logits.indices {
             for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
         }
+    }
+
+    /// Initialized from the static network (`fromStatic`), the staged graph's inserted
+    /// BatchNormalizations hold the static model's statistics (not the split's, which differ),
+    /// and in inference mode the staged function is still unchanged.
+    func testBatchNormFromTheStaticNetwork() throws {
+        let model = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        var staticBN = model, withBN = model, plain = model
+        try PassManager(pipeline: "canonicalize,insert-batchnorm", verifyEach: true).run(&staticBN)
+        try PassManager(pipeline: "canonicalize,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&withBN)
+        try PassManager(pipeline: "canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits", verifyEach: true).run(&plain)
+        let data = squares(24)
+        let fromStatic = try BatchNormInsertion.initialize(withBN, fromStatic: staticBN, data: data, preprocessing: Preprocessing(),
+                                                           images: 24, batchSize: 12)
+        let staticStats = try BatchNormInsertion.initialize(staticBN, data: data, preprocessing: Preprocessing(), images: 24, batchSize: 12)
+        let ownStats = try BatchNormInsertion.initialize(withBN, data: data, preprocessing: Preprocessing(), images: 24, batchSize: 12)
+        var differs = false
+        for name in withBN.constantNames where name.contains(InsertBatchNorm.suffix) {
+            XCTAssertEqual(fromStatic.constants[name], staticStats.constants[name], name)
+            if fromStatic.constants[name] != ownStats.constants[name] { differs = true }
+        }
+        XCTAssertTrue(differs, "the split's own statistics equal the static network's: the test cannot tell them apart")
+        guard let info = plain.stageInfo, let infoBN = fromStatic.stageInfo else { return XCTFail("not staged") }
+        let test = squares(6)
+        let a = try SupernetEvaluation.evaluate(plain, space: try SupernetSpace(info), configuration: SupernetConfiguration(of: info),
+                                                on: test, preprocessing: Preprocessing())
+        let b = try SupernetEvaluation.evaluate(fromStatic, space: try SupernetSpace(infoBN), configuration: SupernetConfiguration(of: infoBN),
+                                                on: test, preprocessing: Preprocessing())
+        for e in a.logits.indices {
+            for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
+        }
+        // A static model that is not the staged one's source is refused, naming a constant.
+        XCTAssertThrowsError(try BatchNormInsertion.initialize(withBN, fromStatic: model, data: data, preprocessing: Preprocessing(),
+                                                               images: 24, batchSize: 12)) { error in
+            XCTAssertTrue("\(error)".contains("has no inserted BatchNormalization constant"), "\(error)")
+        }
+    }
+
+    /// The loss of a configuration is the sum over its exits (each exit learns at the full rate);
+    /// with labels at the last exit only and no teacher given, the earlier exits distil from this
+    /// pass's own last exit.
+    func testExitLossesSumAndInPlaceLastExitTeacher() throws {
+        let a = Tensor(shape: [2, 3], scalars: [1, 0, -1, 0.5, 0.2, 0.1])
+        let b = Tensor(shape: [2, 3], scalars: [0.3, 2, -0.5, -1, 0, 1])
+        let labels = [0, 2]
+        let ceA = try Losses.softmaxCrossEntropy(logits: a, labels: labels), ceB = try Losses.softmaxCrossEntropy(logits: b, labels: labels)
+        let both = try SupernetLosses.exitLosses([a, b], labels: labels, target: .labels, smoothing: 0, temperature: 1)
+        XCTAssertEqual(both.loss, ceA.loss + ceB.loss, accuracy: 1e-6)
+        XCTAssertEqual(both.gradients[0].scalars, ceA.gradient.scalars)
+        XCTAssertEqual(both.gradients[1].scalars, ceB.gradient.scalars)
+        let own = try SupernetLosses.exitLosses([a, b], labels: labels, target: .labelsAtLastExit(teacher: nil), smoothing: 0, temperature: 1)
+        let kd = try Losses.distillation(student: a, teacher: b)
+        XCTAssertEqual(own.loss, kd.loss + ceB.loss, accuracy: 1e-6)
+        XCTAssertEqual(own.gradients[0].scalars, kd.gradient.scalars)
+        XCTAssertEqual(own.gradients[1].scalars, ceB.gradient.scalars)
     }
 }

@@ -165,12 +165,10 @@ public final class SupernetTrainer {
         } else if let t = teacherOfLargestExits {
             largestTarget = .labelsAtLastExit(teacher: t)
         } else {
-            // In-place: the last exit's own logits, detached, computed before the update.
-            var r = rng
-            guard let last = try exitLogits(largest, batch.images, weights: parameters, mode: .inference, rng: &r).exits.last else {
-                throw RuntimeError("the supernet has no exit")
-            }
-            largestTarget = .labelsAtLastExit(teacher: last)
+            // In-place: the last exit's own logits of this training-mode pass, detached. (A separate
+            // inference-mode pass would read the running statistics, which before recalibration
+            // describe the static network, not this configuration: a poor teacher.)
+            largestTarget = .labelsAtLastExit(teacher: nil)
         }
         let top = try accumulateGradients(largest, batch, target: largestTarget, into: &grads, rng: &rng)
         guard let topLast = top.exits.last else { throw RuntimeError("the supernet has no exit") }
