@@ -53,7 +53,7 @@ extension ConvertDriver {
         var tuned = try recalibrated(supernet)
         if settings.finetuneEpochs > 0 {
             // Trained as the chosen configuration was: the same epochs of it alone.
-            tuned = try recalibrated(try finetune(tuned, info, checkpoint: folder.file("uniform-finetune.ckpt"), phase: .baselines,
+            tuned = try recalibrated(try finetune(tuned, info, checkpoint: folder.uniformCheckpoint, phase: .baselines,
                                                   what: "uniform partition: fine-tuning"))
         }
         let cal = try calibrateThresholds(try fixedEvaluation(tuned, on: data.validation), staticMACs: staticMACs)
@@ -105,7 +105,7 @@ extension ConvertDriver {
         try PassManager(pipeline: "dce").run(&alone)
         let trainer = try Trainer(network: try TrainableGraph(graph: alone),
                                   configuration: trainingConfiguration(epochs: baselineEpochs, steps: max(1, data.train.count / settings.batchSize)))
-        try train(trainer, checkpoint: folder.file("slimming.ckpt"), what: "width slimming: fine-tuning exit \(exit.stage) alone")
+        try train(trainer, checkpoint: folder.slimmingCheckpoint, what: "width slimming: fine-tuning exit \(exit.stage) alone")
         let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: data.test, preprocessing: data.preprocessing)
         return BaselineReport(name: name, testAccuracy: r.accuracy, meanMacs: Double(macs[exit.stage - 1]),
                               notes: "exit \(exit.stage) alone of front configuration \(best.encoding) (validation accuracy "
@@ -143,9 +143,14 @@ extension ConvertDriver {
         do { try PassManager(pipeline: "strip-softmax,insert-exits{at=blocks seed=\(settings.seed)}").run(&g) } catch {
             return .notRun(name, reason: "insert-exits{at=blocks} cannot place depth exits in this model: \(error)")
         }
-        let trainer = try DepthHeadTrainer(graph: g, configuration: trainingConfiguration(
-            epochs: baselineEpochs, steps: max(1, data.train.count / settings.batchSize)))
-        try train(trainer, checkpoint: folder.file("sdn-heads.ckpt"), what: "SDN depth exits: training the heads")
+        let steps = max(1, data.train.count / settings.batchSize)
+        var configuration = trainingConfiguration(epochs: baselineEpochs, steps: steps)
+        // Base 1: the heads' step is normalized by their features' scale (DepthHeadTrainer); same warm-up and cosine.
+        configuration.schedule = .cosine(base: 1, minimum: 0, warmupSteps: baselineEpochs > 1 ? steps : 0)
+        var rng = TrainingRNG(seed: 0)
+        let probe = data.train.batch(Array(0..<min(256, data.train.count)), data.preprocessing.evaluation, rng: &rng).images
+        let trainer = try DepthHeadTrainer(graph: g, configuration: configuration, probe: probe)
+        try train(trainer, checkpoint: folder.depthHeadsCheckpoint, what: "SDN depth exits: training the heads")
         let trained = try trainer.trainedGraph()
         let validation = try fixedEvaluation(trained, on: data.validation), test = try fixedEvaluation(trained, on: data.test)
         let cal = try calibrateThresholds(validation, staticMACs: staticMACs)
@@ -160,7 +165,7 @@ extension ConvertDriver {
         let exitMACs = test.cumulativeMACs.map { String(format: "%.3f", Double($0) / max(1, staticMACs)) }.joined(separator: "/")
         return BaselineReport(name: name, testAccuracy: outcome.accuracy, meanMacs: outcome.meanMACs, curve: curve,
                               notes: "insert-exits{at=blocks}: \(test.stages.count - 1) heads (global pool + fully connected) on the frozen static model, "
-                                + "trained \(baselineEpochs) epochs alone; exits at \(exitMACs) of static MACs; thresholds "
+                                + "trained \(baselineEpochs) epochs alone (step normalized by each head's feature scale); exits at \(exitMACs) of static MACs; thresholds "
                                 + cal.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")
                                 + " calibrated on the validation split\(cal.feasible ? "" : " (no setting meets the budget: the lightest kept)")",
                               exitShares: outcome.shares)
