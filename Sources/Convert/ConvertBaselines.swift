@@ -19,19 +19,25 @@ extension ConvertDriver {
         let supernet = try SupernetFile.load(folder.supernet)
         guard let info = supernet.stageInfo else { throw ConvertError("\(folder.supernet): not a staged graph") }
         let staticMACs = try staticMACs(info)
-        events(.progress(.baselines, done: 0, total: 4, unit: "baselines", detail: "uniform partition"))
-        out.append(try uniformBaseline(supernet, info, staticMACs: staticMACs))
-        events(.progress(.baselines, done: 1, total: 4, unit: "baselines", detail: "width slimming"))
-        out.append(try widthSlimmingBaseline(supernet, staticMACs: staticMACs))
-        events(.progress(.baselines, done: 2, total: 4, unit: "baselines", detail: "filter pruning"))
-        out.append(try pruningBaseline())
-        out.append(.notRun("SDN depth exits", reason: "not wired into convert yet: insert-exits{at=blocks} exists, training its heads on the frozen backbone inside convert does not"))
-        events(.progress(.baselines, done: 4, total: 4, unit: "baselines", detail: ""))
+        let steps: [(String, () throws -> BaselineReport)] = [
+            ("uniform partition", { try self.uniformBaseline(supernet, info, staticMACs: staticMACs) }),
+            ("width slimming", { try self.widthSlimmingBaseline(supernet, staticMACs: staticMACs) }),
+            ("filter pruning", { try self.pruningBaseline() }),
+            ("SDN depth exits", { try self.depthExitBaseline(staticMACs: staticMACs) }),
+        ]
+        for (i, (what, measure)) in steps.enumerated() {
+            events(.progress(.baselines, done: i, total: steps.count, unit: "baselines", detail: what))
+            out.append(try measure())
+        }
+        events(.progress(.baselines, done: steps.count, total: steps.count, unit: "baselines", detail: ""))
         try folder.write(out, to: folder.baselines)
         return out.map { b in
             b.notRun == nil ? String(format: "%@ %.4f at %.3f", b.name, b.testAccuracy, b.meanMacs / max(1, staticMACs)) : "\(b.name) not run"
         }.joined(separator: "; ") + " (test accuracy at fraction of static MACs)"
     }
+
+    /// The epochs a baseline trains: as many as the dynamic model did (supernet + fine-tuning).
+    var baselineEpochs: Int { settings.epochs + settings.finetuneEpochs }
 
     /// The supernet's own uniform partition (fractions 0.25, 0.5 for three stages), fine-tuned
     /// alone for the chosen configuration's epochs, its BN statistics recalibrated and thresholds
@@ -47,7 +53,7 @@ extension ConvertDriver {
         var tuned = try recalibrated(supernet)
         if settings.finetuneEpochs > 0 {
             // Trained as the chosen configuration was: the same epochs of it alone.
-            tuned = try recalibrated(try finetune(tuned, info, checkpoint: folder.file("uniform-finetune.ckpt"), phase: .baselines,
+            tuned = try recalibrated(try finetune(tuned, info, checkpoint: folder.uniformCheckpoint, phase: .baselines,
                                                   what: "uniform partition: fine-tuning"))
         }
         let cal = try calibrateThresholds(try fixedEvaluation(tuned, on: data.validation), staticMACs: staticMACs)
@@ -83,12 +89,28 @@ extension ConvertDriver {
             return .notRun(name, reason: "no exit of the \(min(8, result.front.count)) front configurations fits the budget alone")
         }
         let config = try evaluator.configuration(best.encoding)
-        let e = try SupernetEvaluation.evaluate(supernet, space: space, configuration: config, on: data.test, preprocessing: data.preprocessing,
-                                                calibration: settings.calibrationImages > 0 ? data.train : nil,
-                                                calibrationImages: settings.calibrationImages)
-        return BaselineReport(name: name, testAccuracy: e.accuracies[best.exit], meanMacs: Double(e.cumulativeMACs[best.exit]),
-                              notes: "exit \(e.stages[best.exit]) alone of front configuration \(best.encoding) (validation accuracy "
-                                + String(format: "%.4f", best.accuracy) + "), BN recalibrated, not fine-tuned alone")
+        let calibration = settings.calibrationImages > 0 ? data.train : nil
+        let recalibrated = try calibration.map {
+            try BatchNormRecalibration.recalibrate(supernet, space: space, configuration: config, data: $0,
+                                                   preprocessing: data.preprocessing, images: settings.calibrationImages)
+        } ?? supernet
+        let staged = try space.graph(recalibrated, config)
+        let macs = try CostModel.stageReport(staged).cumulativeMACs
+        guard let info = staged.stageInfo, best.exit < info.exits.count else { throw ConvertError("internal: exit \(best.exit + 1) is missing") }
+        let exit = info.exits[best.exit]
+        // Exit s alone as a static network: the staged graph's nodes that exit s reads, trained on
+        // the labels for as many epochs as the pruning baseline.
+        var alone = try staged.allExitsGraph()
+        try alone.setOutputs([exit.value])
+        try PassManager(pipeline: "dce").run(&alone)
+        let trainer = try Trainer(network: try TrainableGraph(graph: alone),
+                                  configuration: trainingConfiguration(epochs: baselineEpochs, steps: max(1, data.train.count / settings.batchSize)))
+        try train(trainer, checkpoint: folder.slimmingCheckpoint, what: "width slimming: fine-tuning exit \(exit.stage) alone")
+        let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: data.test, preprocessing: data.preprocessing)
+        return BaselineReport(name: name, testAccuracy: r.accuracy, meanMacs: Double(macs[exit.stage - 1]),
+                              notes: "exit \(exit.stage) alone of front configuration \(best.encoding) (validation accuracy "
+                                + String(format: "%.4f", best.accuracy) + " before fine-tuning), BN recalibrated, fine-tuned \(baselineEpochs) epochs alone "
+                                + "(the supernet's \(settings.epochs) + the chosen configuration's \(settings.finetuneEpochs), as filter pruning)")
     }
 
     /// `prune-filters{macs=budget}` on the static model (L1 filter norms), then fine-tuned on the
@@ -101,23 +123,51 @@ extension ConvertDriver {
             return .notRun(name, reason: "prune-filters cannot prune this model: \(error)")
         }
         let macs = try CostModel.report(g).totals.macs
-        let steps = max(1, data.train.count / settings.batchSize), epochs = settings.epochs + settings.finetuneEpochs
         let trainer = try Trainer(network: try TrainableGraph(graph: g),
-                                  configuration: trainingConfiguration(epochs: epochs, steps: steps))
-        let ckpt = folder.pruneCheckpoint
-        let outcome = try trainer.fit(data.train, options: FitOptions(
-            checkpoint: ckpt, resume: resume && FileManager.default.fileExists(atPath: ckpt), shouldStop: shouldStop)) { event in
-            switch event {
-            case .resumed(let done): events(.note("filter pruning: resumed from \(ckpt) after epoch \(done)"))
-            case .step(let r):
-                events(.progress(.baselines, done: r.epoch * steps + r.step, total: steps * epochs, unit: "steps",
-                                 detail: String(format: "filter pruning: fine-tuning epoch %d loss %.4f", r.epoch + 1, r.loss)))
-            case .epoch: break
-            }
-        }
-        if case .stopped = outcome { throw PhaseStopped() }
+                                  configuration: trainingConfiguration(epochs: baselineEpochs, steps: max(1, data.train.count / settings.batchSize)))
+        try train(trainer, checkpoint: folder.pruneCheckpoint, what: "filter pruning: fine-tuning")
         let r = try Evaluation.evaluate(try trainer.network.exportGraph(), on: data.test, preprocessing: data.preprocessing)
         return BaselineReport(name: name, testAccuracy: r.accuracy, meanMacs: Double(macs),
-                              notes: "prune-filters{macs=\(settings.budget)} (L1), fine-tuned \(epochs) epochs (the supernet's \(settings.epochs) + the chosen configuration's \(settings.finetuneEpochs))")
+                              notes: "prune-filters{macs=\(settings.budget)} (L1), fine-tuned \(baselineEpochs) epochs (the supernet's \(settings.epochs) + the chosen configuration's \(settings.finetuneEpochs))")
+    }
+
+    /// SDN on the frozen static model: `insert-exits{at=blocks}` puts a global-pool + fully
+    /// connected head after each residual block (or downsampling stage), the heads alone train on
+    /// the frozen features (`DepthHeadTrainer`) for as many epochs as the other baselines, and the
+    /// thresholds are calibrated on the validation split to the budget as the dynamic model's
+    /// are (when even the first exit costs more than the budget, every image leaves there: the
+    /// closest the exits allow). The curve: the test outcome at thresholds calibrated to other budgets.
+    func depthExitBaseline(staticMACs: Double) throws -> BaselineReport {
+        let name = "SDN depth exits"
+        var g = staticGraph!
+        do { try PassManager(pipeline: "strip-softmax,insert-exits{at=blocks seed=\(settings.seed)}").run(&g) } catch {
+            return .notRun(name, reason: "insert-exits{at=blocks} cannot place depth exits in this model: \(error)")
+        }
+        let steps = max(1, data.train.count / settings.batchSize)
+        var configuration = trainingConfiguration(epochs: baselineEpochs, steps: steps)
+        // Base 1: the heads' step is normalized by their features' scale (DepthHeadTrainer); same warm-up and cosine.
+        configuration.schedule = .cosine(base: 1, minimum: 0, warmupSteps: baselineEpochs > 1 ? steps : 0)
+        var rng = TrainingRNG(seed: 0)
+        let probe = data.train.batch(Array(0..<min(256, data.train.count)), data.preprocessing.evaluation, rng: &rng).images
+        let trainer = try DepthHeadTrainer(graph: g, configuration: configuration, probe: probe)
+        try train(trainer, checkpoint: folder.depthHeadsCheckpoint, what: "SDN depth exits: training the heads")
+        let trained = try trainer.trainedGraph()
+        let validation = try fixedEvaluation(trained, on: data.validation), test = try fixedEvaluation(trained, on: data.test)
+        let cal = try calibrateThresholds(validation, staticMACs: staticMACs)
+        let outcome = DynamicOutcome(test, thresholds: cal.thresholds)
+        var curve: [TradeoffPoint] = []
+        for fraction in stride(from: 0.1, through: 1.0, by: 0.1) where abs(fraction - settings.budget) > 1e-9 {
+            let c = try calibrateThresholds(validation, staticMACs: staticMACs, budget: fraction)
+            let o = DynamicOutcome(test, thresholds: c.thresholds)
+            let p = TradeoffPoint(meanMacs: o.meanMACs, accuracy: o.accuracy)
+            if !curve.contains(p) { curve.append(p) }
+        }
+        let exitMACs = test.cumulativeMACs.map { String(format: "%.3f", Double($0) / max(1, staticMACs)) }.joined(separator: "/")
+        return BaselineReport(name: name, testAccuracy: outcome.accuracy, meanMacs: outcome.meanMACs, curve: curve,
+                              notes: "insert-exits{at=blocks}: \(test.stages.count - 1) heads (global pool + fully connected) on the frozen static model, "
+                                + "trained \(baselineEpochs) epochs alone (step normalized by each head's feature scale); exits at \(exitMACs) of static MACs; thresholds "
+                                + cal.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")
+                                + " calibrated on the validation split\(cal.feasible ? "" : " (no setting meets the budget: the lightest kept)")",
+                              exitShares: outcome.shares)
     }
 }

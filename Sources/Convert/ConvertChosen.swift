@@ -2,6 +2,7 @@
 import Backend
 import Foundation
 import IR
+import ONNX
 import Passes
 import Runtime
 import Search
@@ -25,10 +26,11 @@ extension ConvertDriver {
     }
 
     /// Thresholds calibrated on the validation split to the budget (as the search calibrates).
-    func calibrateThresholds(_ e: ConfigurationEvaluation, staticMACs: Double) throws -> Calibration {
+    /// `budget` (default: the run's) is a fraction of the static MACs.
+    func calibrateThresholds(_ e: ConfigurationEvaluation, staticMACs: Double, budget: Double? = nil) throws -> Calibration {
         let scores = try ExitScores(confidences: e.confidences.map { $0.map(Double.init) }, correct: e.correct,
                                     cumulativeMACs: e.cumulativeMACs.map(Double.init))
-        return ThresholdCalibrator().calibrate(scores, reward: try Reward.parse("hard", target: settings.budget * staticMACs))
+        return ThresholdCalibrator().calibrate(scores, reward: try Reward.parse("hard", target: (budget ?? settings.budget) * staticMACs))
     }
 
     func materializePhase() throws -> String {
@@ -80,18 +82,7 @@ extension ConvertDriver {
         options.training.seed = settings.seed &+ 1
         let trainer = try SupernetTrainer(supernet: graph, space: SupernetSpace(fixed: info), sampler: try SamplerRegistry.parse("uniform"),
                                           options: options)
-        let ckpt = checkpoint ?? folder.finetuneCheckpoint
-        let outcome = try trainer.fit(data.train, options: FitOptions(
-            checkpoint: ckpt, resume: resume && FileManager.default.fileExists(atPath: ckpt), shouldStop: shouldStop)) { event in
-            switch event {
-            case .resumed(let done): events(.note("\(what): resumed from \(ckpt) after epoch \(done)"))
-            case .step(let r):
-                events(.progress(phase, done: r.epoch * steps + r.step, total: steps * settings.finetuneEpochs, unit: "steps",
-                                 detail: String(format: "%@ epoch %d loss %.4f", what, r.epoch + 1, r.loss)))
-            case .epoch: break
-            }
-        }
-        if case .stopped = outcome { throw PhaseStopped() }
+        try train(trainer, checkpoint: checkpoint ?? folder.finetuneCheckpoint, phase: phase, what: what)
         return try trainer.trainedSupernet()
     }
 
@@ -100,19 +91,27 @@ extension ConvertDriver {
         try PassManager(pipeline: "fold-constants").run(&g)
         try folder.makeFolder(folder.code)
         try folder.makeFolder(folder.latency)
-        let target: EmitTarget = settings.target == .c ? .c : .swift
-        let code = try CodeGenerator.emit(g, target: target, name: "model", options: EmitOptions(prefix: "model"))
-        for f in code.files { try writeAtomically(Data(f.contents), to: folder.code + "/" + f.name) }
+        var summary: String
+        if settings.target == .onnx {
+            // One If chain that onnxruntime runs with real early exit (`s2dc emit --target onnx`).
+            let path = folder.code + "/model.onnx"
+            try writeAtomically(Data(try ONNXExporter.modelBytes(g, file: path)), to: path)
+            summary = "code/model.onnx (dynamic ONNX, batch 1, inputs threshold_<stage>)"
+        } else {
+            let code = try CodeGenerator.emit(g, target: settings.target == .c ? .c : .swift, name: "model", options: EmitOptions(prefix: "model"))
+            for f in code.files { try writeAtomically(Data(f.contents), to: folder.code + "/" + f.name) }
+            summary = "code/" + code.files.map(\.name).joined(separator: ", code/")
+                + " (\(code.kernelCount) kernels, arena \(code.arenaBytes) bytes, weights \(code.weightBytes) bytes \(code.weightStorage.rawValue))"
+        }
         if settings.target != .c {
             // The latency column times C: the dynamic model's C goes beside the static model's.
             let c = try CodeGenerator.emit(g, target: .c, name: "model", options: EmitOptions(prefix: "model"))
             for f in c.files { try writeAtomically(Data(f.contents), to: folder.latency + "/" + f.name) }
+            summary += "; dynamic C for timing in latency/"
         }
         let s = try CodeGenerator.emit(staticGraph, target: .c, name: "static", options: EmitOptions(prefix: "static"))
         for f in s.files { try writeAtomically(Data(f.contents), to: folder.latency + "/" + f.name) }
-        return "code/" + code.files.map(\.name).joined(separator: ", code/")
-            + " (\(code.kernelCount) kernels, arena \(code.arenaBytes) bytes, weights \(code.weightBytes) bytes \(code.weightStorage.rawValue)); "
-            + "static C in latency/"
+        return summary + "; static C in latency/"
     }
 
     /// Where the dynamic C to time lies.

@@ -211,6 +211,20 @@ public final class ConvertDriver {
                               preprocessing: data.preprocessing, seed: settings.seed)
     }
 
+    /// Runs `trainer` for its configured epochs in `phase`, resumable from `checkpoint`, reporting
+    /// steps as progress (`what` names the run); throws `PhaseStopped` on a stop request.
+    func train(_ trainer: some EpochTrainer, checkpoint: String, phase: ConvertPhase = .baselines, what: String) throws {
+        let steps = trainer.stepsPerEpoch(data.train.count), epochs = trainer.trainingConfiguration.epochs
+        let outcome = try trainer.runEpochs(data.train, options: FitOptions(
+            checkpoint: checkpoint, resume: resume && FileManager.default.fileExists(atPath: checkpoint), shouldStop: shouldStop),
+            resumed: { events(.note("\(what): resumed from \(checkpoint) after epoch \($0)")) },
+            step: { r in
+                events(.progress(phase, done: r.epoch * steps + r.step, total: steps * epochs, unit: "steps",
+                                 detail: String(format: "%@ epoch %d loss %.4f", what, r.epoch + 1, r.loss)))
+            })
+        if case .stopped = outcome { throw PhaseStopped() }
+    }
+
     /// The validation images watched after each training epoch (a prefix: the search reads them all).
     var watchedValidation: Dataset { data.validation.prefix(500) }
 

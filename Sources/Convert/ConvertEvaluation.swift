@@ -51,6 +51,8 @@ extension ConvertDriver {
         let test = data.test
         events(.progress(.evaluate, done: 0, total: 3, unit: "models", detail: "static model"))
         let staticResult = try Evaluation.evaluate(staticGraph, on: test, preprocessing: data.preprocessing)
+        // Ctrl-C stops between the evaluations (the phase has no checkpoint: it runs again on --resume).
+        if shouldStop() { throw PhaseStopped() }
         events(.progress(.evaluate, done: 1, total: 3, unit: "models", detail: "dynamic model"))
         let e = try fixedEvaluation(chosen, on: test)
         let dyn = DynamicOutcome(e, thresholds: config.thresholds)
@@ -59,6 +61,7 @@ extension ConvertDriver {
         let exits = zip(e.stages, zip(e.accuracies, e.cumulativeMACs)).map {
             ExitReport(exit: $0.0, testAccuracy: $0.1.0, cumulativeMacs: $0.1.1)
         }
+        if shouldStop() { throw PhaseStopped() }
         events(.progress(.evaluate, done: 2, total: 3, unit: "models", detail: "timing the emitted C"))
         if !settings.latency {
             staticReport.latencyNote = "not measured: turned off (--no-latency)"
@@ -75,7 +78,8 @@ extension ConvertDriver {
                                                    dynamic: true, classes: classes, inputSize: inputSize, weights: weights,
                                                    images: images, count: test.count, work: folder.latency)
                 dynamic.meanLatencyMs = d.meanMs
-                dynamic.latencyNote = how
+                dynamic.latencyNote = how + (settings.target == .c ? ""
+                    : "; the emitted \(settings.target.rawValue) code is not timed: this is the same model's C (latency/model.c)")
                 var same = 0
                 for i in 0..<test.count where d.labels[i] == e.predictions[dyn.exitIndex[i]][i] && d.exits[i] == e.stages[dyn.exitIndex[i]] {
                     same += 1

@@ -49,7 +49,11 @@ public struct ConvertFolder: Sendable {
     public var chosen: String { file("chosen.s2dir") }
     public var evaluation: String { file("evaluation.json") }
     public var baselines: String { file("baselines.json") }
+    /// The baselines' training checkpoints (every epoch each).
+    public var uniformCheckpoint: String { file("uniform-finetune.ckpt") }
+    public var slimmingCheckpoint: String { file("slimming.ckpt") }
     public var pruneCheckpoint: String { file("prune.ckpt") }
+    public var depthHeadsCheckpoint: String { file("sdn-heads.ckpt") }
     public var report: String { file("report.json") }
     public var paretoSVG: String { file("pareto.svg") }
     public var exitsSVG: String { file("exits.svg") }

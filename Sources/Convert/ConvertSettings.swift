@@ -1,9 +1,11 @@
 // ConvertSettings: every option of `s2dc convert`, their defaults and checks, as stored in OUT/convert.json.
 import Foundation
 
-/// The code `convert` writes into OUT/.
+/// The code `convert` writes into OUT/code/: C (model.c + model.h), Swift (model.swift) or the
+/// dynamic ONNX (model.onnx, an If chain that exits early under onnxruntime). The evaluate phase
+/// times the emitted C whatever the target (for swift and onnx, the same model's C in latency/).
 public enum ConvertTarget: String, Codable, Sendable, CaseIterable {
-    case c, swift
+    case c, swift, onnx
 }
 
 /// Every option of a convert run. Stored as OUT/convert.json; `--resume` refuses a folder whose

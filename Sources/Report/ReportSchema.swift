@@ -115,17 +115,21 @@ public struct BaselineReport: Codable, Equatable, Sendable {
     public var curve: [TradeoffPoint]
     /// How it was made (epochs, options), in words.
     public var notes: String
+    /// A baseline with early exits: the share of test images leaving at each exit (sums to 1);
+    /// nil for a single-exit one.
+    public var exitShares: [Double]?
     /// Why it was not measured in this run (then `testAccuracy` and `meanMacs` are 0 and mean
     /// nothing); nil for a measured baseline.
     public var notRun: String?
 
     public init(name: String, testAccuracy: Double, meanMacs: Double, curve: [TradeoffPoint] = [], notes: String = "",
-                notRun: String? = nil) {
+                exitShares: [Double]? = nil, notRun: String? = nil) {
         self.name = name
         self.testAccuracy = testAccuracy
         self.meanMacs = meanMacs
         self.curve = curve
         self.notes = notes
+        self.exitShares = exitShares
         self.notRun = notRun
     }
 

@@ -27,6 +27,10 @@ public enum SummaryTable {
                 notes.append("baseline \(b.name) not run: \(why)")
             } else {
                 rows.append(row("baseline: " + b.name, b.testAccuracy, b.meanMacs, "-"))
+                if let shares = b.exitShares {
+                    notes.append("baseline \(b.name): test images leaving at each exit "
+                                 + shares.map { String(format: "%.1f %%", 100 * $0) }.joined(separator: " / "))
+                }
             }
         }
         var widths = rows[0].map(\.count)

@@ -14,6 +14,9 @@ public final class ProgressBar {
     private var total = 0
     private var unit = ""
     private var start = 0.0
+    /// Units already done when the phase began (a resumed run, a bar restarted mid-phase): the
+    /// rate and the time left count only the units done since.
+    private var startDone = 0
     private var lastLog = -Double.infinity
     private var drawn = false
 
@@ -32,13 +35,14 @@ public final class ProgressBar {
         self.now = now
     }
 
-    /// Starts a phase of `total` units (e.g. "epoch 3/10", 468 "steps"); the rate and the time
-    /// left count from here.
-    public func begin(_ phase: String, total: Int, unit: String) {
+    /// Starts a phase of `total` units (e.g. "epoch 3/10", 468 "steps") of which `done` are done
+    /// already (resumed work); the rate and the time left count from here and from `done`.
+    public func begin(_ phase: String, total: Int, unit: String, done: Int = 0) {
         finish()
         self.phase = phase
         self.total = total
         self.unit = unit
+        startDone = done
         start = now()
         lastLog = start
     }
@@ -67,8 +71,8 @@ public final class ProgressBar {
         let width = 20, filled = total > 0 ? min(width, max(0, done * width / total)) : 0
         var s = phase + " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
         s += "\(done)/\(total)"
-        if elapsed > 0, done > 0 {
-            let rate = Double(done) / elapsed
+        if elapsed > 0, done > startDone {
+            let rate = Double(done - startDone) / elapsed
             s += String(format: " %.1f %@/s ETA %@", rate, unit, Self.duration(Double(max(0, total - done)) / rate))
         }
         if !detail.isEmpty { s += " " + detail }

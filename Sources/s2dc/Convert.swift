@@ -15,9 +15,10 @@ struct ConvertCommand: ParsableCommand {
             0.25, 0.5, … , insert-exits, make-sliceable, flops-bins → staged.s2dir), supernet (sandwich-rule \
             training → supernet.s2dir, supernet.ckpt per epoch), search (→ search.json, config.json, search.ckpt \
             per evaluation), materialize (BN recalibration, --finetune-epochs of the chosen configuration alone, \
-            materialize → chosen.s2dir), emit (code/model.c + model.h, or model.swift; latency/static.c), \
+            materialize → chosen.s2dir), emit (code/model.c + model.h, model.swift or model.onnx; latency/static.c), \
             evaluate (test split: each exit alone, the dynamic model, the static model, the emitted C's latency \
-            → evaluation.json), baselines (→ baselines.json), report (report.json, pareto.svg, exits.svg, \
+            → evaluation.json), baselines (the uniform partition without search, static width slimming, static \
+            filter pruning, SDN depth exits on the frozen model → baselines.json), report (report.json, pareto.svg, exits.svg, \
             summary.txt). Each phase prints a progress bar on standard error and one result line; the summary \
             table comes last. Ctrl-C stops between steps; --resume skips finished phases and continues the one \
             in progress from its checkpoint, ending as the uninterrupted run would.
@@ -47,7 +48,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Distinct configurations the search evaluates.")
     var evaluations = 48
 
-    @Option(help: "Emitted code: c (model.c + model.h) or swift (model.swift).")
+    @Option(help: "Emitted code in OUT/code/: c (model.c + model.h), swift (model.swift) or onnx (model.onnx, the dynamic If chain). The evaluate phase times the emitted C; for swift and onnx it times the same model's C (latency/model.c), not the emitted file.")
     var target = "c"
 
     @Option(help: "Epochs of fine-tuning of the chosen configuration alone after the search (0: none; the pruning baseline gets --epochs + this).")
@@ -86,7 +87,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "flops-bins bins per channel class (the candidate boundaries).")
     var bins = 8
 
-    @Flag(help: "Skip the baselines (uniform partition, width slimming, filter pruning).")
+    @Flag(help: "Skip the baselines (uniform partition, width slimming, filter pruning, SDN depth exits).")
     var noBaselines = false
 
     @Flag(help: "Do not compile and time the emitted C (the latency column stays empty).")
@@ -95,7 +96,7 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup var dataOptions: ConvertDataOptions
 
     func validate() throws {
-        guard ConvertTarget(rawValue: target) != nil else { throw ValidationError("--target must be c or swift, got '\(target)'") }
+        guard ConvertTarget(rawValue: target) != nil else { throw ValidationError("--target must be c, swift or onnx, got '\(target)'") }
     }
 
     func settings() throws -> ConvertSettings {
@@ -137,7 +138,13 @@ struct ConvertCommand: ParsableCommand {
             case .phaseSkipped(let m):
                 print("\(m.phase.rawValue): done in an earlier run: \(m.summary)")
             case .progress(let p, let done, let total, let unit, let detail):
-                if current != p || total != barTotal { bar.begin(p.rawValue, total: total, unit: unit); barTotal = total; current = p }
+                if current != p || total != barTotal || unit != barUnit {
+                    // Restarted mid-phase (another sub-task's units, or a resumed run): the rate counts from `done`.
+                    bar.begin(p.rawValue, total: total, unit: unit, done: done)
+                    barTotal = total
+                    barUnit = unit
+                    current = p
+                }
                 bar.update(done, detail: detail)
             case .note(let s):
                 bar.finish()
@@ -179,5 +186,6 @@ struct ConvertDataOptions: ParsableArguments {
     }
 }
 
-/// The progress bar's current total (a phase may report several sub-phases).
+/// The progress bar's current total and unit (a phase may report several sub-phases).
 nonisolated(unsafe) private var barTotal = -1
+nonisolated(unsafe) private var barUnit = ""

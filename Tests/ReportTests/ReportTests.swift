@@ -39,7 +39,8 @@ final class ReportTests: XCTestCase {
                           TradeoffPoint(meanMacs: 3_000_000, accuracy: 0.926)],
             configuration: .object(["boundaries": .array([.number(2), .number(5)]), "thresholds": .array([.number(0.9), .number(0.8)])]),
             baselines: [BaselineReport(name: "SDN depth exits", testAccuracy: 0.90, meanMacs: 2_100_000,
-                                       curve: [TradeoffPoint(meanMacs: 3_000_000, accuracy: 0.915)], notes: "frozen backbone"),
+                                       curve: [TradeoffPoint(meanMacs: 3_000_000, accuracy: 0.915)], notes: "frozen backbone",
+                                       exitShares: [0.6, 0.3, 0.1]),
                         BaselineReport(name: "filter pruning <l1>", testAccuracy: 0.905, meanMacs: 1_860_000),
                         BaselineReport(name: "uniform 0.25/0.5", testAccuracy: 0.915, meanMacs: 1_840_000)],
             options: ["budget": .number(0.2), "stages": .number(3), "resume": .bool(false), "target": .string("c"),
@@ -138,8 +139,11 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("baseline: SDN depth exits") && $0.contains("90.00 %") }, text)
         XCTAssertTrue(text.contains("dynamic vs static: -0.26 pt at 19.8 % of the MACs (budget 20 %)"), text)
         XCTAssertTrue(text.contains("supernet 10 min 12 s"), text)
-        // Columns line up: every row as wide as the header.
-        let widths = Set(lines[2..<(lines.count - 2)].map(\.count))
+        XCTAssertTrue(text.contains("baseline SDN depth exits: test images leaving at each exit 60.0 % / 30.0 % / 10.0 %"), text)
+        // Columns line up: every row as wide as the header (the table ends before the comparison line).
+        let end = lines.firstIndex { $0.hasPrefix("dynamic vs static") } ?? lines.count
+        XCTAssertEqual(end, lines.count - 3, text)
+        let widths = Set(lines[2..<end].map(\.count))
         XCTAssertEqual(widths.count, 1, text)
     }
 }

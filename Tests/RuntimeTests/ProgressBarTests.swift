@@ -29,4 +29,19 @@ final class ProgressBarTests: XCTestCase {
         XCTAssertEqual(written, ["\r\u{1B}[Keval [#####...............] 1/4 0.5 images/s ETA 0:06",
                                  "\r\u{1B}[Keval [##########..........] 2/4 1.0 images/s ETA 0:02", "\n"])
     }
+
+    /// A bar begun with units already done (a resumed run, a bar restarted mid-phase) counts its
+    /// rate from those: no rate at all until one more unit is done, never done/(a few µs).
+    func testRateCountsOnlyTheUnitsDoneSinceTheBarBegan() {
+        var written: [String] = [], clock = 100.0
+        let bar = ProgressBar(terminal: false, write: { written.append($0) }, now: { clock })
+        bar.begin("baselines", total: 4, unit: "baselines", done: 4)
+        clock += 1e-6
+        bar.update(4)
+        bar.begin("epoch 2/2", total: 10, unit: "steps", done: 5)
+        clock += 5
+        bar.update(10)
+        XCTAssertEqual(written, ["baselines [####################] 4/4\n",
+                                 "epoch 2/2 [####################] 10/10 1.0 steps/s ETA 0:00\n"])
+    }
 }

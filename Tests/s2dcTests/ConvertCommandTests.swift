@@ -20,7 +20,7 @@ final class ConvertCommandTests: XCTestCase {
         }
         fails(["--data", "fashion-mnist", "--budget", "0"], "--budget must be in (0, 1]")
         fails(["--data", "fashion-mnist", "--budget", "1.2"], "--budget must be in (0, 1]")
-        fails(["--data", "fashion-mnist", "--budget", "0.2", "--target", "onnx"], "--target must be c or swift")
+        fails(["--data", "fashion-mnist", "--budget", "0.2", "--target", "tflite"], "--target must be c, swift or onnx")
         fails(["--data", "no-such-data", "--budget", "0.2"], "unknown dataset 'no-such-data'")
         fails(["--data", "fashion-mnist", "--budget", "0.2", "--resume"], "no run to continue")
     }
