@@ -57,21 +57,24 @@ struct GemmTile: Hashable, Comparable {
     /// tile's epilogue. So a 16-row layer takes 4-row tiles (no padded rows), a layer of a few
     /// output channels takes tiles of exactly its rows, and a 7×7 map takes transposed tiles of 7
     /// columns.
-    static func best(m: Int, n: Int, k: Int) -> GemmTile {
-        func cost(_ t: GemmTile) -> Double {
-            let rowBlocks = Double((m + t.mr - 1) / t.mr)
-            let full = Double(n / t.nr), rem = n % t.nr
-            var perBlock = full * (Double(k) * t.stepCost() + t.epilogueCost)
-            if rem > 0 {
-                let tail = t.transposed ? t : GemmTile(mr: t.mr, nv: (rem + 7) / 8)
-                perBlock += Double(k) * tail.stepCost() + tail.epilogueCost + Double(k * tail.nr) / 8
-            }
-            return rowBlocks * perBlock
-        }
-        return candidates.min { a, b in
-            let (ca, cb) = (cost(a), cost(b))
+    /// With `plainOnly`, among the plain tiles (the row-offset driver has no transposed form).
+    static func best(m: Int, n: Int, k: Int, plainOnly: Bool = false) -> GemmTile {
+        candidates.filter { !(plainOnly && $0.transposed) }.min { a, b in
+            let (ca, cb) = (a.cost(m: m, n: n, k: k), b.cost(m: m, n: n, k: k))
             return ca != cb ? ca < cb : a < b
         }!
+    }
+
+    /// Estimated cycles of an m×n×k product in this tile shape (see `best`).
+    func cost(m: Int, n: Int, k: Int) -> Double {
+        let rowBlocks = Double((m + mr - 1) / mr)
+        let full = Double(n / nr), rem = n % nr
+        var perBlock = full * (Double(k) * stepCost() + epilogueCost)
+        if rem > 0 {
+            let tail = transposed ? self : GemmTile(mr: mr, nv: (rem + 7) / 8)
+            perBlock += Double(k) * tail.stepCost() + tail.epilogueCost + Double(k * tail.nr) / 8
+        }
+        return rowBlocks * perBlock
     }
 }
 
@@ -104,15 +107,18 @@ enum CGemm {
     /// k-major packed A block and a B with row stride ldb. The whole tile is always computed (A's
     /// padded rows are zero, B's ragged panel is zero-padded by the driver); only an edge tile's
     /// stores are bounded. Accumulators start at zero and the bias or partial sums are added once
-    /// at the end, so the k loop is only multiply-adds.
-    static func tile(_ p: String, _ t: GemmTile) -> String {
+    /// at the end, so the k loop is only multiply-adds. With `offsets`, row q of B starts at
+    /// b + off[q] instead of b + q·ldb (`tileo_`: the rows of a convolution's taps in a padded
+    /// plane, see KernelsPlane.swift).
+    static func tile(_ p: String, _ t: GemmTile, offsets: Bool = false) -> String {
         if t.transposed { return transposedTile(p, t) }
         let P = p.uppercased(), MR = t.mr, NR = t.nr, NV = t.nv
+        let rowB = offsets ? "b + off[q]" : "b + q * ldb", ldbParam = offsets ? "const int *restrict off" : "int ldb"
         let accs = (0..<MR).flatMap { i in (0..<NV).map { "c\(i)_\($0)" } }
         var simd: [String] = []
         simd.append("__m256 \(accs.map { "\($0) = _mm256_setzero_ps()" }.joined(separator: ", "));")
         simd.append("for (int q = 0; q < k; ++q) {")
-        simd.append("    const float *restrict bq = b + q * ldb;")
+        simd.append("    const float *restrict bq = \(rowB);")
         simd.append("    const float *restrict aq = a + q * \(MR);")
         simd.append("    const __m256 " + (0..<NV).map { "b\($0) = _mm256_loadu_ps(bq\($0 == 0 ? "" : " + \($0 * 8)"))" }.joined(separator: ", ") + ";")
         for i in 0..<MR {
@@ -140,7 +146,7 @@ enum CGemm {
         }
         let simdText = simd.map { "    " + $0 }.joined(separator: "\n")
         return """
-        static void \(p)_tile_\(t.name)(int k, const float *restrict a, const float *restrict b, int ldb, float *restrict c, int ldc,
+        static void \(p)_tile\(offsets ? "o" : "")_\(t.name)(int k, const float *restrict a, const float *restrict b, \(ldbParam), float *restrict c, int ldc,
                                  int first, const float *restrict bias, float lo, float hi, int mr, int nr)
         {
             float acc[\(MR)][\(NR)];
@@ -151,7 +157,7 @@ enum CGemm {
                 for (int j = 0; j < \(NR); ++j) acc[i][j] = 0.0f;
             }
             for (int q = 0; q < k; ++q) {
-                const float *restrict bq = b + q * ldb;
+                const float *restrict bq = \(rowB);
                 const float *restrict aq = a + q * \(MR);
                 for (int i = 0; i < \(MR); ++i) {
                     const float av = aq[i];
@@ -270,9 +276,18 @@ enum CGemm {
     /// ragged last panel of B is copied into a zero-padded one of the fewest 8-column vectors that
     /// hold it and runs through the tile of that width, so a 49-column map computes 56 columns,
     /// not 64.
-    static func driver(_ p: String, _ t: GemmTile) -> String {
+    /// With `offsets` (`gemmo_`), row q of B starts at b + off[q] (see `tile`); the ragged last
+    /// panel is gathered through the table into the same zero-padded copy, which the plain tiles
+    /// read.
+    static func driver(_ p: String, _ t: GemmTile, offsets: Bool = false) -> String {
         if t.transposed { return transposedDriver(p, t) }
         let P = p.uppercased(), MR = t.mr, NR = t.nr
+        let ldbParam = offsets ? "const int *restrict off" : "int ldb"
+        let tailRow = offsets ? "bp[off[q0 + q] + j]" : "bp[q * ldb + j]"
+        let tailBase = offsets ? "b + jc + full" : "b + q0 * ldb + jc + full"
+        let fullCall = offsets
+            ? "\(p)_tileo_\(t.name)(kc, ap, b + jc + j0, off + q0, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, \(NR));"
+            : "\(p)_tile_\(t.name)(kc, ap, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, \(NR));"
         let nc = NR * max(1, 128 / NR)
         var tail = ""
         for w in tiles(of: t).reversed() {
@@ -280,7 +295,7 @@ enum CGemm {
             tail += w.nv == 1 ? call : "if (tw == \(w.nr)) \(call)\n                    else "
         }
         return """
-        static void \(p)_gemm_\(t.name)(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
+        static void \(p)_gemm\(offsets ? "o" : "")_\(t.name)(int m, int n, int k, const float *restrict a, const float *restrict b, \(ldbParam),
                                  float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
         {
             float bt[\(P)_KC * \(NR)];
@@ -293,16 +308,16 @@ enum CGemm {
                     const int full = nc / \(NR) * \(NR), rem = nc - full, tw = (rem + 7) / 8 * 8;
                     if (rem > 0) {
                         /* The ragged last panel, zero-padded to tw columns. */
-                        const float *bp = b + q0 * ldb + jc + full;
+                        const float *bp = \(tailBase);
                         for (int q = 0; q < kc; ++q) {
-                            for (int j = 0; j < tw; ++j) bt[q * tw + j] = j < rem ? bp[q * ldb + j] : 0.0f;
+                            for (int j = 0; j < tw; ++j) bt[q * tw + j] = j < rem ? \(tailRow) : 0.0f;
                         }
                     }
                     for (int i0 = 0; i0 < m; i0 += \(MR)) {
                         const int mr = m - i0 < \(MR) ? m - i0 : \(MR);
                         const float *ap = a + i0 * k + q0 * \(MR);
                         for (int j0 = 0; j0 < full; j0 += \(NR)) {
-                            \(p)_tile_\(t.name)(kc, ap, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, \(NR));
+                            \(fullCall)
                         }
                         if (rem > 0) {
                             float *cp = c + i0 * ldc + jc + full;

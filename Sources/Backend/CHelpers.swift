@@ -3,8 +3,8 @@
 
 enum CHelpers {
     /// C text of helper `name` for symbol prefix `p`: "simd" (the multiply-add and SIMD
-    /// selection), "kc" (the GEMM's depth blocking), "tile_MRxNR" and "gemm_MRxNR" (CGemm),
-    /// "panel".
+    /// selection), "kc" (the GEMM's depth blocking), "tile_MRxNR" and "gemm_MRxNR" (CGemm), their
+    /// row-offset variants "tileo_MRxNR" and "gemmo_MRxNR", "panel".
     static func text(_ name: String, prefix p: String) -> String {
         switch name {
         case "simd": return CGemm.prelude(p)
@@ -12,14 +12,18 @@ enum CHelpers {
         case "panel": return panel(p)
         default:
             if let t = tile(named: name, kind: "tile_") { return CGemm.tile(p, t) }
+            if let t = tile(named: name, kind: "tileo_") { return CGemm.tile(p, t, offsets: true) }
             if let t = tile(named: name, kind: "gemm_") { return CGemm.driver(p, t) }
+            if let t = tile(named: name, kind: "gemmo_") { return CGemm.driver(p, t, offsets: true) }
             fatalError("unknown C helper \(name)")
         }
     }
 
-    /// The helper names of `t`'s driver and everything it needs.
-    static func gemm(_ t: GemmTile) -> [String] {
-        ["simd"] + (t.transposed ? [] : ["kc"]) + CGemm.tiles(of: t).map { "tile_\($0.name)" } + ["gemm_\(t.name)"]
+    /// The helper names of `t`'s driver and everything it needs; with `offsets`, the row-offset
+    /// driver (plain tiles only), whose ragged last panel runs through the plain tiles.
+    static func gemm(_ t: GemmTile, offsets: Bool = false) -> [String] {
+        ["simd"] + (t.transposed ? [] : ["kc"]) + CGemm.tiles(of: t).map { "tile_\($0.name)" }
+            + (offsets ? ["tileo_\(t.name)", "gemmo_\(t.name)"] : ["gemm_\(t.name)"])
     }
 
     /// The used helpers in emission order: each after what it calls.
@@ -29,7 +33,11 @@ enum CHelpers {
             case "simd": return (0, nil)
             case "kc": return (1, nil)
             case "panel": return (4, nil)
-            default: return n.hasPrefix("tile_") ? (2, tile(named: n, kind: "tile_")) : (3, tile(named: n, kind: "gemm_"))
+            default:
+                for (kind, r) in [("tile_", 2), ("tileo_", 2), ("gemm_", 3), ("gemmo_", 3)] {
+                    if let t = tile(named: n, kind: kind) { return (r, t) }
+                }
+                return (5, nil)
             }
         }
         return names.sorted { a, b in

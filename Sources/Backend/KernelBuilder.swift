@@ -89,10 +89,11 @@ final class KernelBuilder {
         return lang == .c ? "\(options.prefix)_\(name)" : name
     }
 
-    /// The C GEMM driver of tile shape `t`, marking it and its tiles as needed.
-    func gemmHelper(_ t: GemmTile) -> String {
-        helpers.formUnion(CHelpers.gemm(t))
-        return "\(options.prefix)_gemm_\(t.name)"
+    /// The C GEMM driver of tile shape `t` (with `offsets`, the one reading B's rows through a
+    /// table of offsets), marking it and its tiles as needed.
+    func gemmHelper(_ t: GemmTile, offsets: Bool = false) -> String {
+        helpers.formUnion(CHelpers.gemm(t, offsets: offsets))
+        return "\(options.prefix)_gemm\(offsets ? "o" : "")_\(t.name)"
     }
 
     /// `acc += a · b` as one fused multiply-add where the C target has one (the P_FMA macro of the

@@ -43,7 +43,7 @@ extension KernelBuilder {
         return out
     }
 
-    private func biasValues(_ count: Int) -> [Float] {
+    func biasValues(_ count: Int) -> [Float] {
         constant(2)?.scalars ?? [Float](repeating: 0, count: count)
     }
 
@@ -57,7 +57,11 @@ extension KernelBuilder {
         let key = step.inputs[1]
         let wData = constant(1)!.scalars
         let cblas = options.cblas && lang == .c
-        let tile = GemmTile.best(m: mg, n: ohw, k: kg)
+        // The C kernels choose between an im2col matrix and padded planes read in place.
+        let plane = PaddedPlane(a, h: h, w: w)
+        let costs = Self.convCosts(cg: cg, mg: mg, kg: kg, ohw: ohw, plane: plane, oh: oh, ow: ow)
+        let usePlanes = lang == .c && !cblas && !pointwise && costs.plane < costs.im2col
+        let tile = usePlanes ? costs.planeTile : costs.im2colTile
         let mr = lang == .c ? tile.mr : Self.mr
         let mgPad = (mg + mr - 1) / mr * mr
         let bias = biasValues(cout)
@@ -65,6 +69,10 @@ extension KernelBuilder {
             : packed("\(key)#rows\(g)x\(mr)", { (0..<g).flatMap { Self.packRows(wData, rows: mg, k: kg, rowOffset: $0 * mg, mr: mr) } })
         let bp = packed("\(step.inputs.count > 2 ? step.inputs[2] : key + "#nobias")#bias\(g)x\(mgPad)") {
             (0..<g).flatMap { gi in (0..<mgPad).map { $0 < mg ? bias[gi * mg + $0] : 0 } }
+        }
+        if usePlanes {
+            planeGemm(a, xs: xs, ys: ys, tile: tile, weights: wp, bias: bp, rowsPadded: mgPad)
+            return
         }
         let src = x(0), dst = y()
         let colFloats = pointwise ? 0 : kg * ohw
@@ -153,56 +161,38 @@ extension KernelBuilder {
         let mult = cout / c
         let (kh, kw) = (a.kernel[0], a.kernel[1])
         let (sh, sw) = (a.strides[0], a.strides[1])
-        let (pt, pl, pb, pr) = (a.pads[0], a.pads[1], a.pads[2], a.pads[3])
         let (dh, dw) = (a.dilations[0], a.dilations[1])
-        let hp = h + pt + pb, wpd = w + pl + pr
-        // With strides, the padded plane is stored as sh·sw phases (rows ≡ a mod sh, columns ≡ b
-        // mod sw), so every tap of an output row reads consecutive floats of one phase and the
-        // loops vectorize as for stride 1.
-        let phases = sh * sw
-        let hq = (hp + sh - 1) / sh, wq = (wpd + sw - 1) / sw
+        // With strides, the padded plane is stored as sh·sw phases (PaddedPlane), so every tap of
+        // an output row reads consecutive floats of one phase and the loops vectorize as for
+        // stride 1.
+        let geometry = PaddedPlane(a, h: h, w: w)
+        let hq = geometry.hq, wq = geometry.wq
         let usePlane = a.pads.contains { $0 != 0 } || sw > 1 || sh > 1
         let src = x(0), wts = x(1), dst = y()
         let bias = step.inputs.count > 2 ? x(2) : nil
-        let planeFloats = phases * hq * wq
+        let taps = kh * kw
+        let unroll = taps <= 25
+        let rowWidth = usePlane ? wq : w
+        let count = (oh - 1) * rowWidth + ow
+        // Over a plane, the flat run is rounded up to whole 8-float vectors (the plane gets zeros
+        // past its end for the extra reads), so no tap loop ends in a scalar remainder: on a 7×7
+        // map that remainder was 7 of the 55 positions and half the multiply-adds' time.
+        let runLength = usePlane && unroll ? (count + 7) / 8 * 8 : count
+        let maxShift = (0..<kh).flatMap { i in (0..<kw).map { geometry.shift(i, $0) } }.max() ?? 0
+        let planeFloats = usePlane && unroll ? max(geometry.floats, runLength + maxShift) : geometry.floats
         let plane = usePlane ? scratch(planeFloats) : ""
         if usePlane { emit(.loop("i", planeFloats, [.set("\(plane)[i]", lang.f(0))])) }
-        let taps = kh * kw
         var body: [Stmt] = [.int("ci", mult == 1 ? "co" : "co / \(mult)")]
-        if usePlane {
-            // Padded row r' = pa + u·sh holds input row r' − pt; the loops bounds are literals, so
-            // the copies have no division and no bounds checks.
-            for pa in 0..<sh {
-                let u0 = max(0, (pt - pa + sh - 1) / sh), u1 = min(hq, (h + pt - pa + sh - 1) / sh)
-                guard u1 > u0 else { continue }
-                for pb in 0..<sw {
-                    let v0 = max(0, (pl - pb + sw - 1) / sw), v1 = min(wq, (w + pl - pb + sw - 1) / sw)
-                    guard v1 > v0 else { continue }
-                    let base = (pa * sw + pb) * hq * wq
-                    let row = sh == 1 ? "u - \(pt - pa)" : "u * \(sh) + \(pa - pt)"
-                    let col = sw == 1 ? "v + \(pb - pl)" : "v * \(sw) + \(pb - pl)"
-                    body.append(.range("u", "\(u0)", "\(u1)", [.range("v", "\(v0)", "\(v1)", [
-                        .set("\(plane)[\(base) + u * \(wq) + v]", "\(src)[(b * \(c) + ci) * \(h * w) + (\(row)) * \(w) + \(col)]"),
-                    ])]))
-                }
-            }
-        }
-        /// Plane offset of tap (i, j) relative to output (0, 0), for literal taps.
-        func shift(_ i: Int, _ j: Int) -> Int {
-            let (ti, tj) = (i * dh, j * dw)
-            return ((ti % sh) * sw + tj % sw) * hq * wq + (ti / sh) * wq + tj / sw
-        }
-        let unroll = taps <= 25
+        if usePlane { body += geometry.copy(into: plane, at: nil, from: src, at: "(b * \(c) + ci) * \(h * w)") }
+        func shift(_ i: Int, _ j: Int) -> Int { geometry.shift(i, j) }
         if unroll { for t in 0..<taps { body.append(.let_("k\(t)", "\(wts)[co * \(taps) + \(t)]")) } }
         if unroll {
             // Output (oh, ow) and tap (i, j) read plane element shift(i, j) + oh·wq + ow, so over
             // the flat index p = oh·wq + ow every tap is one contiguous run. One long loop over p
             // vectorizes fully even for 7-wide rows (the wq − ow columns past each row's end are
             // computed and dropped); a second pass copies the valid columns out.
-            let rowWidth = usePlane ? wq : w
             let base = usePlane ? plane : "\(src)[(b * \(c) + ci) * \(h * w) + "
-            let count = (oh - 1) * rowWidth + ow
-            let temp = scratch((usePlane ? planeFloats : 0) + count)
+            let temp = scratch((usePlane ? planeFloats : 0) + runLength)
             let t = usePlane ? "(\(temp) + \(planeFloats))" : temp
             var flat: [Stmt] = [.var_("acc", bias.map { "\($0)[co]" } ?? lang.f(0))]
             for i in 0..<kh {
@@ -213,7 +203,7 @@ extension KernelBuilder {
                 }
             }
             flat.append(.set("\(t)[p]", "acc"))
-            body.append(.loop("p", count, flat))
+            body.append(.loop("p", runLength, flat))
             body.append(.loop("oh", oh, [.loop("ow", ow, [
                 .set("\(dst)[(b * \(cout) + co) * \(oh * ow) + oh * \(ow) + ow]", act("\(t)[oh * \(rowWidth) + ow]")),
             ])]))

@@ -34,6 +34,8 @@ indirect enum Stmt {
     /// A call statement.
     case call(String, [String])
     case comment(String)
+    /// A constant table of integers (`static const int name[] = {…}` in C).
+    case intTable(String, [Int])
 
     /// Prints statements in `lang`.
     static func print(_ body: [Stmt], _ lang: Language, into p: inout CodePrinter) {
@@ -66,6 +68,17 @@ indirect enum Stmt {
             }
         case .call(let f, let args): p.line("\(f)(\(args.joined(separator: ", ")))" + (c ? ";" : ""))
         case .comment(let s): p.line(c ? "/* \(s) */" : "// \(s)")
+        case .intTable(let name, let values):
+            p.line(c ? "static const int \(name)[\(max(values.count, 1))] = {" : "let \(name): [Int] = [")
+            p.indented { q in
+                var i = 0
+                while i < values.count {
+                    let end = min(i + 16, values.count)
+                    q.line(values[i..<end].map(String.init).joined(separator: ", ") + ",")
+                    i = end
+                }
+            }
+            p.line(c ? "};" : "]")
         }
     }
 }

@@ -81,8 +81,8 @@ static void residual_pool_fc_k0(const float *restrict x0, const float *restrict 
         for (int co = 0; co < 1; ++co) {
             const int ci = co;
             for (int u = 1; u < 5; ++u) {
-                for (int v = 1; v < 5; ++v) {
-                    s[0 + u * 6 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v + -1];
+                for (int v = 0; v < 4; ++v) {
+                    s[1 + u * 5 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v];
                 }
             }
             const float k0 = x1[co * 9 + 0];
@@ -94,22 +94,22 @@ static void residual_pool_fc_k0(const float *restrict x0, const float *restrict 
             const float k6 = x1[co * 9 + 6];
             const float k7 = x1[co * 9 + 7];
             const float k8 = x1[co * 9 + 8];
-            for (int p = 0; p < 22; ++p) {
+            for (int p = 0; p < 24; ++p) {
                 float acc = x2[co];
                 acc = RESIDUAL_POOL_FC_FMA(k0, s[p + 0], acc);
                 acc = RESIDUAL_POOL_FC_FMA(k1, s[p + 1], acc);
                 acc = RESIDUAL_POOL_FC_FMA(k2, s[p + 2], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k3, s[p + 6], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k4, s[p + 7], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k5, s[p + 8], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k6, s[p + 12], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k7, s[p + 13], acc);
-                acc = RESIDUAL_POOL_FC_FMA(k8, s[p + 14], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k3, s[p + 5], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k4, s[p + 6], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k5, s[p + 7], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k6, s[p + 10], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k7, s[p + 11], acc);
+                acc = RESIDUAL_POOL_FC_FMA(k8, s[p + 12], acc);
                 (s + 36)[p] = acc;
             }
             for (int oh = 0; oh < 4; ++oh) {
                 for (int ow = 0; ow < 4; ++ow) {
-                    y0[(b * 1 + co) * 16 + oh * 4 + ow] = (s + 36)[oh * 6 + ow];
+                    y0[(b * 1 + co) * 16 + oh * 4 + ow] = (s + 36)[oh * 5 + ow];
                 }
             }
         }

@@ -83,8 +83,8 @@ public final class Residual_pool_fc {
             for co in 0..<1 {
                 let ci = co
                 for u in stride(from: 1, to: 5, by: 1) {
-                    for v in stride(from: 1, to: 5, by: 1) {
-                        s[0 + u * 6 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v + -1]
+                    for v in stride(from: 0, to: 4, by: 1) {
+                        s[1 + u * 5 + v] = x0[(b * 1 + ci) * 16 + (u - 1) * 4 + v]
                     }
                 }
                 let k0: Float = x1[co * 9 + 0]
@@ -96,22 +96,22 @@ public final class Residual_pool_fc {
                 let k6: Float = x1[co * 9 + 6]
                 let k7: Float = x1[co * 9 + 7]
                 let k8: Float = x1[co * 9 + 8]
-                for p in 0..<22 {
+                for p in 0..<24 {
                     var acc: Float = x2[co]
                     acc += k0 * s[p + 0]
                     acc += k1 * s[p + 1]
                     acc += k2 * s[p + 2]
-                    acc += k3 * s[p + 6]
-                    acc += k4 * s[p + 7]
-                    acc += k5 * s[p + 8]
-                    acc += k6 * s[p + 12]
-                    acc += k7 * s[p + 13]
-                    acc += k8 * s[p + 14]
+                    acc += k3 * s[p + 5]
+                    acc += k4 * s[p + 6]
+                    acc += k5 * s[p + 7]
+                    acc += k6 * s[p + 10]
+                    acc += k7 * s[p + 11]
+                    acc += k8 * s[p + 12]
                     (s + 36)[p] = acc
                 }
                 for oh in 0..<4 {
                     for ow in 0..<4 {
-                        y0[(b * 1 + co) * 16 + oh * 4 + ow] = (s + 36)[oh * 6 + ow]
+                        y0[(b * 1 + co) * 16 + oh * 4 + ow] = (s + 36)[oh * 5 + ow]
                     }
                 }
             }
