@@ -7,8 +7,9 @@ import Passes
 import Runtime
 import TestSupport
 
-/// Two blocks: a residual one (Add then Relu) and a strided conv that feeds the classifier.
-private let residualIR = """
+/// Two blocks: a residual one (Add then Relu) and a strided conv that feeds the classifier (also
+/// CombinedExitsTests' model).
+let residualBlockIR = """
     graph @res(%x: f32[N,1,4,4]) -> (%y) {
       const %w1: f32[2,1,1,1] = dense<[1.0, -1.0]>
       const %w2: f32[2,2,1,1] = dense<[1.0, 0.5, 0.0, 1.0]>
@@ -32,7 +33,7 @@ final class DepthExitsTests: XCTestCase {
     /// One depth exit after the residual block (the Relu after its Add): the backbone up to it and
     /// the new head are stage 1, the rest stage 2; the head copies the Softmax tail.
     func testResidualBlockGetsADepthExit() throws {
-        try assertPipeline("insert-exits{at=blocks thresholds=[0.7] seed=3}", residualIR, """
+        try assertPipeline("insert-exits{at=blocks thresholds=[0.7] seed=3}", residualBlockIR, """
             graph @res(%x: f32[N,1,4,4]) -> (%y) {
               const %w1: f32[2,1,1,1] = dense<[1.0, -1.0]>
               const %w2: f32[2,2,1,1] = dense<[1.0, 0.5, 0.0, 1.0]>
@@ -64,13 +65,13 @@ final class DepthExitsTests: XCTestCase {
     }
 
     func testDepthTextRoundTripsAndSeedsDiffer() throws {
-        var graph = try TextParser.parse(residualIR)
+        var graph = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks}", verifyEach: true).run(&graph)
         let text = TextPrinter.print(graph, elideConstantsAbove: nil)
         let again = try TextParser.parse(text)
         XCTAssertEqual(again, graph)
         XCTAssertEqual(TextPrinter.print(again, elideConstantsAbove: nil), text)
-        var other = try TextParser.parse(residualIR)
+        var other = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks seed=4}").run(&other)
         XCTAssertNotEqual(other.constants["exit1.fc.weight"], graph.constants["exit1.fc.weight"])
         // Cost: exit 1 is the backbone prefix plus its head (3 × 2 MACs), exit 2 everything.
@@ -114,24 +115,22 @@ final class DepthExitsTests: XCTestCase {
                 XCTFail("\(pipeline) should fail", line: line)
             } catch { XCTAssertTrue("\(error)".contains(needle), "\(error)", line: line) }
         }
-        refuses("split-stages{stages=2},insert-exits{at=blocks}", residualIR,
-                "the graph is split into 2 width stages; depth exits do not combine with width stages")
-        refuses("insert-exits{at=blocks},insert-exits{at=blocks}", residualIR, "already has early exits (at stages [1, 2])")
-        refuses("insert-exits{at=blocks},insert-exits", residualIR, "already has depth exits")
-        refuses("insert-exits{at=blocks thresholds=[0.5,0.5,0.5]}", residualIR, "3 thresholds for 1 depth exits (after blocks 'r1')")
+        refuses("insert-exits{at=blocks},insert-exits{at=blocks}", residualBlockIR, "already has early exits (at stages [1, 2])")
+        refuses("insert-exits{at=blocks},insert-exits", residualBlockIR, "already has depth exits")
+        refuses("insert-exits{at=blocks thresholds=[0.5,0.5,0.5]}", residualBlockIR, "3 thresholds for 1 depth exits (after blocks 'r1')")
         // The only block feeds the classifier directly.
         refuses("insert-exits{at=blocks}", smallStaticIR, "no block to exit after")
-        refuses("insert-exits{at=blocks},make-sliceable", residualIR, "make-sliceable works on width stages")
-        refuses("insert-exits{at=blocks},flops-bins", residualIR, "flops-bins works on width stages")
-        refuses("insert-exits{at=blocks},split-stages{stages=2}", residualIR, "already split into stages")
+        refuses("insert-exits{at=blocks},make-sliceable", residualBlockIR, "make-sliceable works on width stages")
+        refuses("insert-exits{at=blocks},flops-bins", residualBlockIR, "flops-bins works on width stages")
+        refuses("insert-exits{at=blocks},split-stages{stages=2}", residualBlockIR, "already split into stages")
         // One stage is an unsplit graph: depth exits go on it.
-        var one = try TextParser.parse(residualIR)
+        var one = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "split-stages{stages=1},insert-exits{at=blocks}", verifyEach: true).run(&one)
         XCTAssertEqual(one.stageInfo?.exits.count, 2)
     }
 
     func testVerifierDepthRules() throws {
-        var graph = try TextParser.parse(residualIR)
+        var graph = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks}").run(&graph)
         let text = TextPrinter.print(graph, elideConstantsAbove: nil)
         func diagnostics(_ t: String) throws -> [String] { Verifier.diagnostics(try TextParser.parse(t)).map(\.description) }
