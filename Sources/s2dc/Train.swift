@@ -80,6 +80,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print after each epoch where its steps spent their time, per op kind, forward and backward.")
     var profile = false
 
+    @Flag(help: "Train only the depth exits' heads of a staged model (.s2dir from insert-exits{at=blocks}) on the frozen backbone, a loss at each early exit (SDN); OUTPUT is textual IR.")
+    var headsOnly = false
+
     @OptionGroup var supernetOptions: SupernetTrainOptions
 
     func validate() throws {
@@ -94,6 +97,7 @@ struct Train: ParsableCommand {
         guard cropPadding >= 0 else { throw ValidationError("--crop-padding must not be negative") }
         if let limitTrain, limitTrain < 1 { throw ValidationError("--limit-train must be at least 1") }
         if let limitTest, limitTest < 1 { throw ValidationError("--limit-test must be at least 1") }
+        if headsOnly && supernetOptions.supernet { throw ValidationError("--heads-only and --supernet exclude each other") }
     }
 
     func run() throws {
@@ -101,6 +105,7 @@ struct Train: ParsableCommand {
         try FilePaths.requireWritableFile(output, what: "the trained model")
         try FilePaths.requireWritableFile(checkpoint ?? output + ".ckpt", what: "the checkpoint")
         if supernetOptions.supernet { return try runSupernet() }
+        if headsOnly { return try runHeads() }
         BLASThreads.count = dataOptions.threads
         let graph = try ONNXLoader.load(path: model)
         let splits = try Dataset.load(dataOptions.data)

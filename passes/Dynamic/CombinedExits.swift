@@ -162,7 +162,7 @@ struct CombinedExits {
     /// its class.
     static func blocks(_ g: Graph, info: StageInfo) throws -> [Block] {
         let view = try stageOneView(g, info: info)
-        guard let classifier = view.producer(of: info.classifierSums[0]) else {
+        guard let firstSum = info.classifierSums.first, let classifier = view.producer(of: firstSum) else {
             throw PassError("internal error: the classifier's stage-1 sum has no producer")
         }
         var nodeNamed: [String: Int] = [:]
@@ -211,7 +211,8 @@ struct CombinedExits {
             node.staging = nil
             try view.appendNode(node)
         }
-        try view.setOutputs([info.classifierSums[0]])
+        guard let firstSum = info.classifierSums.first else { throw PassError("the stage table has no classifier sums") }
+        try view.setOutputs([firstSum])
         return view
     }
 
