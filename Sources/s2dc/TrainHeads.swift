@@ -21,16 +21,7 @@ extension Train {
         if let e = info.exits.first(where: { $0.score != .softmax }) {
             throw RuntimeError("exit \(e.stage) ('\(e.value)') ends in a softmax; training needs logits (run strip-softmax before insert-exits)")
         }
-        let splits = try Dataset.load(dataOptions.data)
-        var train = splits.train, heldOut = splits.test, heldOutName = "test"
-        if validationFraction > 0 {
-            (train, heldOut) = train.split(validationFraction: validationFraction, seed: seed)
-            heldOutName = "val"
-        }
-        if let limitTrain { train = train.prefix(limitTrain) }
-        if let limitTest { heldOut = heldOut.prefix(limitTest) }
-        guard let input = graph.inputs.first, let out = graph.outputs.first else { throw RuntimeError("the model has no input or output") }
-        try train.check(fits: input.type, classes: try graph.type(of: out).dims.last?.value)
+        let (splits, train, heldOut, heldOutName) = try trainingData(for: graph)
         let pre = try augmentation()
         let steps = max(1, train.count / batchSize)
         let trainer = try Trainer(network: try TrainableGraph(graph: graph, trainingOnly: Set(heads)),

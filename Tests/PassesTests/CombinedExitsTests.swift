@@ -100,11 +100,7 @@ final class CombinedExitsTests: XCTestCase {
 
     func testRefusals() throws {
         func refuses(_ pipeline: String, _ ir: String, _ needle: String, line: UInt = #line) {
-            do {
-                var g = try TextParser.parse(ir)
-                try PassManager(pipeline: pipeline).run(&g)
-                XCTFail("\(pipeline) should fail", line: line)
-            } catch { XCTAssertTrue("\(error)".contains(needle), "\(error)", line: line) }
+            assertPipelineFails(pipeline, ir, containing: needle, line: line)
         }
         let combined = "split-stages{stages=2},insert-exits{at=blocks}"
         refuses("split-stages{stages=2},insert-exits{at=blocks thresholds=[0.5,0.5]}", residualBlockIR,
@@ -201,17 +197,8 @@ final class CombinedExitsModelTests: XCTestCase {
                 try cut.setOutputs([block])
                 try PassManager(pipeline: "dce").run(&cut)
                 let map = try XCTUnwrap(Interpreter(graph: cut).run([name: input])[block])
-                let (c, hw) = (map.shape[1], map.shape[2] * map.shape[3])
-                XCTAssertEqual(heads[k].w.shape, [classes, c], label)
-                var want: [Float] = []
-                for n in 0..<batch {
-                    let pooled = (0..<c).map { ch in (0..<hw).reduce(Float(0)) { $0 + map.scalars[(n * c + ch) * hw + $1] } / Float(hw) }
-                    for j in 0..<classes {
-                        want.append(heads[k].b.scalars[j] + (0..<c).filter { groups[k][$0] <= w }.reduce(Float(0)) {
-                            $0 + heads[k].w.scalars[j * c + $1] * pooled[$1]
-                        })
-                    }
-                }
+                XCTAssertEqual(heads[k].w.shape, [classes, map.shape[1]], label)
+                let want = pooledHeadLogits(map, weight: heads[k].w, bias: heads[k].b) { groups[k][$0] <= w }
                 let result = try runner.run([name: input], exitAt: stage)
                 let have = try XCTUnwrap(result.outputs[out])
                 XCTAssertEqual(have.shape, [batch, classes], label)

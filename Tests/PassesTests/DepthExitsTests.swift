@@ -109,11 +109,7 @@ final class DepthExitsTests: XCTestCase {
 
     func testRefusals() throws {
         func refuses(_ pipeline: String, _ ir: String, _ needle: String, line: UInt = #line) {
-            do {
-                var g = try TextParser.parse(ir)
-                try PassManager(pipeline: pipeline).run(&g)
-                XCTFail("\(pipeline) should fail", line: line)
-            } catch { XCTAssertTrue("\(error)".contains(needle), "\(error)", line: line) }
+            assertPipelineFails(pipeline, ir, containing: needle, line: line)
         }
         refuses("insert-exits{at=blocks},insert-exits{at=blocks}", residualBlockIR, "already has early exits (at stages [1, 2])")
         refuses("insert-exits{at=blocks},insert-exits", residualBlockIR, "already has depth exits")
@@ -141,6 +137,20 @@ final class DepthExitsTests: XCTestCase {
         XCTAssertTrue(try diagnostics(text.replacingOccurrences(of: " axis = depth", with: "")).contains(
             "exit 1 names a block, but the stages are width stages (blocks belong to depth exits)"))
     }
+}
+
+/// The reference logits of a depth head: `map` [N, C, H, W] averaged over H·W, times the head
+/// weight's [K, C] columns of the channels `keep` admits, plus the bias; [N·K] row-major.
+func pooledHeadLogits(_ map: Tensor, weight w: Tensor, bias b: Tensor, keep: (Int) -> Bool = { _ in true }) -> [Float] {
+    let (n, c, hw) = (map.shape[0], map.shape[1], map.shape[2] * map.shape[3])
+    let classes = w.shape[0]
+    var logits: [Float] = []
+    for s in 0..<n {
+        let pooled = (0..<c).map { ch in (0..<hw).reduce(Float(0)) { $0 + map.scalars[(s * c + ch) * hw + $1] } / Float(hw) }
+        let kept = (0..<c).filter(keep)
+        for j in 0..<classes { logits.append(b.scalars[j] + kept.reduce(Float(0)) { $0 + w.scalars[j * c + $1] * pooled[$1] }) }
+    }
+    return logits
 }
 
 /// Depth exits on real models: each exit's logits equal the static model's block feature map
@@ -175,17 +185,11 @@ final class DepthExitsModelTests: XCTestCase {
             try cut.setOutputs([block])
             try PassManager(pipeline: "dce").run(&cut)
             let map = try XCTUnwrap(Interpreter(graph: cut).run([name: input])[block])
-            let (c, hw) = (map.shape[1], map.shape[2] * map.shape[3])
+            let c = map.shape[1]
             let w = try XCTUnwrap(staged.constants["exit\(e.stage).fc.weight"]), b = try XCTUnwrap(staged.constants["exit\(e.stage).fc.bias"])
             let classes = w.shape[0]
             XCTAssertEqual(w.shape, [classes, c])
-            var want: [Float] = []
-            for n in 0..<batch {
-                let pooled = (0..<c).map { ch in
-                    (0..<hw).reduce(Float(0)) { $0 + map.scalars[(n * c + ch) * hw + $1] } / Float(hw)
-                }
-                for j in 0..<classes { want.append(b.scalars[j] + (0..<c).reduce(Float(0)) { $0 + w.scalars[j * c + $1] * pooled[$1] }) }
-            }
+            let want = pooledHeadLogits(map, weight: w, bias: b)
             let result = try runner.run([name: input], exitAt: e.stage)
             let have = try XCTUnwrap(result.outputs[out])
             XCTAssertEqual(have.shape, [batch, classes], label)
