@@ -12,7 +12,8 @@ extension StageCostReport {
         for (i, cost) in stages.enumerated() {
             let exit = info.exit(atStage: i + 1)
             body.append([String(i + 1), String(cost.macs), String(cost.parameters), String(cost.otherOps),
-                         exit == nil ? "-" : "exit \(i + 1)", String(cumulativeMACs[i]), Self.fraction(cumulativeMACs[i], staticMACs),
+                         exit == nil ? "-" : "exit \(i + 1)" + Self.position(info, stage: i + 1),
+                         String(cumulativeMACs[i]), Self.fraction(cumulativeMACs[i], staticMACs),
                          exit.map { i + 1 == info.stageCount ? "last" : String(describing: $0.threshold) } ?? "-"])
         }
         let widths = header.indices.map { col in ([header] + body).map { $0[col].count }.max() ?? 0 }
@@ -21,10 +22,17 @@ extension StageCostReport {
                 String(repeating: " ", count: widths[col] - cell.count) + cell
             }.joined(separator: "  ")
         }
-        var out = info.axis == .depth
-            ? "depth stages: \(info.stageCount), exits after blocks "
+        var out: String
+        switch info.axis {
+        case .depth:
+            out = "depth stages: \(info.stageCount), exits after blocks "
                 + info.exits.compactMap(\.block).map { "'\($0)'" }.joined(separator: ", ") + ", classifier '\(info.classifier)'\n"
-            : "stages: \(info.stageCount), \(info.classes.count) channel classes, classifier '\(info.classifier)'\n"
+        case .width:
+            out = "stages: \(info.stageCount), \(info.classes.count) channel classes, classifier '\(info.classifier)'\n"
+        case .widthDepth:
+            out = "stages: \(info.stageCount) = \(info.widthStageCount) width stages x (\(info.blockCount) blocks + the classifier), "
+                + "\(info.classes.count) channel classes, classifier '\(info.classifier)'; exit (w, b): width stage w, block b\n"
+        }
         out += line(header) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for cells in body { out += line(cells) + "\n" }
@@ -34,6 +42,13 @@ extension StageCostReport {
         return out
     }
 
+    /// For width stages cut at blocks, " (w, b)" or " (w, classifier)": where stage `stage` ends.
+    static func position(_ info: StageInfo, stage: Int) -> String {
+        guard info.axis == .widthDepth else { return "" }
+        let p = info.position(ofStage: stage)
+        return " (\(p.width), " + (p.block.map(String.init) ?? "classifier") + ")"
+    }
+
     /// The report as pretty-printed JSON with sorted keys.
     public func json(_ info: StageInfo, model: String) throws -> String {
         struct Stage: Encodable {
@@ -41,10 +56,12 @@ extension StageCostReport {
             var fractionOfStatic: Double, threshold: Float?
             /// A depth exit's block (absent for width stages).
             var block: String?
+            /// For width stages cut at blocks: the width stage, and the block index (absent: the classifier).
+            var widthStage: Int?, blockIndex: Int?
         }
         struct Document: Encodable {
             var model: String, stages: [Stage], staticMacs: Int, staticParameters: Int
-            /// "depth" for depth stages (absent for width stages).
+            /// "depth" or "width_depth" (absent for width stages).
             var axis: String?
         }
         let rows = stages.enumerated().map { i, c in
@@ -52,13 +69,15 @@ extension StageCostReport {
             return Stage(stage: i + 1, macs: c.macs, parameters: c.parameters, otherOps: c.otherOps, exit: exit != nil,
                          cumulativeMacs: cumulativeMACs[i],
                          fractionOfStatic: staticMACs == 0 ? 0 : Double(cumulativeMACs[i]) / Double(staticMACs),
-                         threshold: exit.flatMap { $0.threshold.isFinite ? $0.threshold : nil }, block: exit?.block)
+                         threshold: exit.flatMap { $0.threshold.isFinite ? $0.threshold : nil }, block: exit?.block,
+                         widthStage: info.axis == .widthDepth ? info.position(ofStage: i + 1).width : nil,
+                         blockIndex: info.axis == .widthDepth ? info.position(ofStage: i + 1).block : nil)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let doc = Document(model: model, stages: rows, staticMacs: staticMACs, staticParameters: staticParameters,
-                           axis: info.axis == .depth ? info.axis.rawValue : nil)
+                           axis: info.axis == .width ? nil : info.axis.rawValue)
         return String(decoding: try encoder.encode(doc), as: UTF8.self)
     }
 

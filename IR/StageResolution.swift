@@ -16,9 +16,9 @@ extension Graph {
                 throw IRError("no channel class '\(name)'; classes: \(info.classes.map(\.name).joined(separator: ", "))")
             }
             let c = info.classes[k].channels
-            guard b.count == info.stageCount, b.last == c, b.first.map({ $0 >= 1 }) == true,
+            guard b.count == info.widthStageCount, b.last == c, b.first.map({ $0 >= 1 }) == true,
                   zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                throw IRError("class '\(name)': boundaries \(b) must be \(info.stageCount) strictly increasing numbers from 1 ending at \(c)")
+                throw IRError("class '\(name)': boundaries \(b) must be \(info.widthStageCount) strictly increasing numbers from 1 ending at \(c)")
             }
             info.classes[k].boundaries = b
         }

@@ -7,7 +7,9 @@ extension Verifier {
     /// bounds equal its partition ranges resolved; the classifier sums exist per stage; exits are in
     /// increasing stage order, each value of its own stage, and the last exit is at stage S and is
     /// the graph output. Depth stages (`StageAxis.depth`) have no classes or sums instead, and an
-    /// exit after every stage that names its block.
+    /// exit after every stage that names its block; width stages cut at blocks
+    /// (`StageAxis.widthDepth`) have S·(B+1) stages, the classes and sums of S width stages (sum s
+    /// at the last sub-stage of width stage s) and an exit after every stage.
     static func checkStages(_ g: Parts, into errors: inout [IRError]) {
         guard let info = g.stageInfo else {
             for node in g.nodes where node.staging != nil {
@@ -16,11 +18,16 @@ extension Verifier {
             return
         }
         let s = info.stageCount
+        if info.axis == .widthDepth, info.blockCount < 1 || s % (info.blockCount + 1) != 0 {
+            errors.append(IRError("\(s) stages cannot be width stages cut at \(info.blockCount) blocks (S·(blocks+1) stages are needed)"))
+            return
+        }
+        let widths = info.widthStageCount
         for k in info.classes {
             let b = k.boundaries
             let increasing = zip(b, b.dropFirst()).allSatisfy { $0 < $1 }
-            if b.count != s || !increasing || (b.first ?? 0) < 1 || b.last != k.channels {
-                errors.append(IRError("class '\(k.name)' of \(k.channels) channels has boundaries \(b); \(s) strictly increasing boundaries ending at \(k.channels) are needed"))
+            if b.count != widths || !increasing || (b.first ?? 0) < 1 || b.last != k.channels {
+                errors.append(IRError("class '\(k.name)' of \(k.channels) channels has boundaries \(b); \(widths) strictly increasing boundaries ending at \(k.channels) are needed"))
             }
             if !k.bins.isEmpty, !(zip(k.bins, k.bins.dropFirst()).allSatisfy { $0 < $1 } && k.bins.last == k.channels && k.bins[0] >= 1) {
                 errors.append(IRError("class '\(k.name)' has bins \(k.bins); strictly increasing bins ending at \(k.channels) are needed"))
@@ -46,14 +53,17 @@ extension Verifier {
         }
         if info.axis == .depth {
             checkDepth(info, stageOf, into: &errors)
-        } else if info.classifierSums.count != s {
-            errors.append(IRError("the stage table lists \(info.classifierSums.count) classifier sums for \(s) stages"))
+        } else if info.classifierSums.count != widths {
+            errors.append(IRError("the stage table lists \(info.classifierSums.count) classifier sums for \(widths) width stages"))
         }
+        if info.axis == .widthDepth { checkWidthDepth(info, stageOf, into: &errors) }
         for e in info.exits where info.axis == .width && e.block != nil {
             errors.append(IRError("exit \(e.stage) names a block, but the stages are width stages (blocks belong to depth exits)"))
         }
-        for (i, sum) in info.classifierSums.enumerated() where stageOf[sum] != i + 1 {
-            errors.append(IRError("classifier sum '\(sum)' of stage \(i + 1) is \(stageOf[sum].map { "of stage \($0)" } ?? "not a node output")"))
+        for (i, sum) in info.classifierSums.enumerated() {
+            let want = info.stage(width: i + 1, block: nil)
+            guard stageOf[sum] != want else { continue }
+            errors.append(IRError("classifier sum '\(sum)' of stage \(want) is \(stageOf[sum].map { "of stage \($0)" } ?? "not a node output")"))
         }
         var last = 0
         for e in info.exits {
@@ -93,6 +103,30 @@ extension Verifier {
             }
             if stageOf[block] != e.stage {
                 errors.append(IRError("depth exit \(e.stage) block '\(block)' is \(stageOf[block].map { "of stage \($0)" } ?? "not a node output")"))
+            }
+        }
+    }
+
+    /// Width stages cut at blocks: an exit after every stage; the exit of each stage that ends at a
+    /// block names that block (a value of its own stage), the exit of each width stage's last
+    /// sub-stage (the classifier) names none.
+    private static func checkWidthDepth(_ info: StageInfo, _ stageOf: [String: Int], into errors: inout [IRError]) {
+        if info.exits.map(\.stage) != Array(1...info.stageCount) {
+            errors.append(IRError("width stages cut at blocks need an exit after every stage 1...\(info.stageCount); exits are at \(info.exits.map(\.stage))"))
+        }
+        for e in info.exits {
+            let at = info.position(ofStage: e.stage)
+            switch (at.block, e.block) {
+            case (nil, nil):
+                continue
+            case (nil, .some):
+                errors.append(IRError("exit \(e.stage) (width stage \(at.width), the classifier) names a block"))
+            case (.some(let b), nil):
+                errors.append(IRError("exit \(e.stage) (width stage \(at.width), block \(b)) names no block"))
+            case (.some(let b), .some(let value)):
+                if stageOf[value] != e.stage {
+                    errors.append(IRError("exit \(e.stage) (width stage \(at.width), block \(b)) block '\(value)' is \(stageOf[value].map { "of stage \($0)" } ?? "not a node output")"))
+                }
             }
         }
     }

@@ -75,6 +75,23 @@ public enum StageAxis: String, Hashable, Sendable, CaseIterable {
     /// `insert-exits{at=blocks}` on an unsplit graph: stage k is the backbone from block k−1's
     /// output up to block k's, plus exit k's new head (SDN / BranchyNet). No channel classes.
     case depth
+    /// `insert-exits{at=blocks}` on width stages: each width stage s is cut at the B blocks into
+    /// B+1 sub-stages, ordered (s, b) lexicographically: stage (s−1)·(B+1)+b ends with the depth
+    /// exit after block b on groups ≤ s (b ≤ B) or with width exit s, the classifier (b = B+1).
+    case widthDepth = "width_depth"
+}
+
+/// Where a stage of a staged graph sits on the two axes (`StageInfo.position(ofStage:)`).
+public struct StagePosition: Hashable, Sendable {
+    /// The width stage (channel groups ≤ `width` are computed); 1 for depth stages.
+    public var width: Int
+    /// The depth block the stage ends at (1…B), or nil when it ends at the classifier.
+    public var block: Int?
+
+    public init(width: Int, block: Int?) {
+        self.width = width
+        self.block = block
+    }
 }
 
 /// The stage metadata of a graph that `split-stages` produced: the partition of every channel
@@ -96,13 +113,18 @@ public struct StageInfo: Hashable, Sendable {
     /// MACs and parameters of the static graph the stages were split from, for reports.
     public var staticMACs: Int
     public var staticParameters: Int
-    /// Width stages (channel groups) or depth stages (backbone segments ending at block exits).
+    /// Width stages (channel groups), depth stages (backbone segments ending at block exits), or
+    /// both (width stages cut at blocks).
     public var axis: StageAxis
+    /// B, the blocks each width stage is cut at, for `StageAxis.widthDepth` (stageCount = S·(B+1));
+    /// 0 for the other axes.
+    public var blockCount: Int
 
     public init(stageCount: Int, classes: [ChannelClass], reuseOff: [String] = [], exits: [StageExit] = [],
                 classifier: String = "", classifierSums: [String] = [], staticMACs: Int = 0, staticParameters: Int = 0,
-                axis: StageAxis = .width) {
+                axis: StageAxis = .width, blockCount: Int = 0) {
         self.axis = axis
+        self.blockCount = blockCount
         self.stageCount = stageCount
         self.classes = classes
         self.reuseOff = reuseOff
@@ -111,6 +133,37 @@ public struct StageInfo: Hashable, Sendable {
         self.classifierSums = classifierSums
         self.staticMACs = staticMACs
         self.staticParameters = staticParameters
+    }
+
+    /// S, the width stages: the channel groups of every class and the classifier sums. Equal to
+    /// `stageCount` for width stages, 1 for depth stages.
+    public var widthStageCount: Int {
+        switch axis {
+        case .width: return stageCount
+        case .depth: return 1
+        case .widthDepth: return stageCount / (blockCount + 1)
+        }
+    }
+
+    /// The width stage and block of stage `stage` (1-based).
+    public func position(ofStage stage: Int) -> StagePosition {
+        switch axis {
+        case .width: return StagePosition(width: stage, block: nil)
+        case .depth: return StagePosition(width: 1, block: stage < stageCount ? stage : nil)
+        case .widthDepth:
+            let b = (stage - 1) % (blockCount + 1) + 1
+            return StagePosition(width: (stage - 1) / (blockCount + 1) + 1, block: b <= blockCount ? b : nil)
+        }
+    }
+
+    /// The stage at width stage `width` and block `block` (nil: the classifier), the inverse of
+    /// `position(ofStage:)`.
+    public func stage(width: Int, block: Int?) -> Int {
+        switch axis {
+        case .width: return width
+        case .depth: return block ?? stageCount
+        case .widthDepth: return (width - 1) * (blockCount + 1) + (block ?? blockCount + 1)
+        }
     }
 
     /// The index of the class named `name`.
@@ -141,16 +194,16 @@ public struct StageInfo: Hashable, Sendable {
     /// `offset + scale · [b_{first-1}, b_last)` of its class.
     public func resolve(_ range: ChannelRange) -> Range<Int>? {
         guard classes.indices.contains(range.classIndex), range.firstStage >= 1, range.firstStage <= range.lastStage,
-              range.lastStage <= stageCount else { return nil }
+              range.lastStage <= widthStageCount else { return nil }
         let k = classes[range.classIndex]
-        guard k.boundaries.count == stageCount else { return nil }
+        guard k.boundaries.count == widthStageCount else { return nil }
         return (range.offset + range.scale * k.start(ofStage: range.firstStage))
             ..< (range.offset + range.scale * k.end(ofStage: range.lastStage))
     }
 }
 
 /// A range of features along one axis of a `slice` node's input, stated by partition: the
-/// groups `firstStage...lastStage` of class `classIndex`, each channel `scale` features wide,
+/// groups (width stages) `firstStage...lastStage` of class `classIndex`, each channel `scale` features wide,
 /// starting at `offset` (a member's position inside a Concat, in features). The slice's
 /// `starts`/`ends` on `axis` are this range resolved under the graph's partition, so a new
 /// partition (another supernet configuration) re-resolves the same nodes without copying weights.

@@ -14,7 +14,9 @@
 ///   exit 2 %y threshold = inf score = softmax
 /// ```
 /// A graph with depth exits (`insert-exits{at=blocks}`) has ` axis = depth` on its `stages` line,
-/// no classes or sums, and ` block = %v` (the backbone value the head reads) on each early exit.
+/// no classes or sums, and ` block = %v` (the backbone value the head reads) on each early exit;
+/// one with both (width stages cut at blocks) has ` axis = width_depth blocks = B`, the classes
+/// and sums of its width stages, and ` block = %v` on each depth exit.
 enum StagesText {
     /// The text after a node's name.
     static func suffix(_ staging: NodeStaging) -> String {
@@ -30,7 +32,8 @@ enum StagesText {
     /// The table's lines, each indented and ending with a newline.
     static func lines(_ info: StageInfo) -> String {
         var out = "  stages \(info.stageCount) static_macs = \(info.staticMACs) static_parameters = \(info.staticParameters)"
-        out += (info.axis == .width ? "" : " axis = \(info.axis.rawValue)") + "\n"
+        out += info.axis == .width ? "" : " axis = \(info.axis.rawValue)"
+        out += (info.axis == .widthDepth ? " blocks = \(info.blockCount)" : "") + "\n"
         for k in info.classes {
             out += "  class " + TextPrinter.quoted(k.name) + " channels = \(k.channels) boundaries = " + ints(k.boundaries)
             out += " sliceable = \(k.sliceable) bins = " + ints(k.bins)
@@ -99,7 +102,13 @@ extension Parser {
                 try advance()
                 axis = a
             }
-            stageInfo = StageInfo(stageCount: count, classes: [], staticMACs: macs, staticParameters: parameters, axis: axis)
+            var blocks = 0
+            if axis == .widthDepth {
+                try expectKey("blocks")
+                blocks = try parseInt(in: 1...stageIntLimit, "the block count")
+            }
+            stageInfo = StageInfo(stageCount: count, classes: [], staticMACs: macs, staticParameters: parameters, axis: axis,
+                                  blockCount: blocks)
             return
         }
         guard var info = stageInfo else { throw fail("'\(keyword)' before the 'stages N' line", at: position) }

@@ -15,11 +15,18 @@ extension Kernels {
                 let rows = out.count / inner
                 var index = [Int](repeating: 0, count: rank - 1)
                 let outerShape = Array(outputShape.dropLast())
+                // A contiguous innermost run (a slice with step 1, a Transpose keeping the last
+                // axis) is copied as a block rather than element by element.
+                let contiguous = innerMap.indices.dropFirst().allSatisfy { innerMap[$0] == innerMap[$0 - 1] + 1 }
                 for r in 0..<rows {
                     var base = 0
                     for d in 0..<(rank - 1) { base += maps[d][index[d]] }
                     let dst = yp + r * inner, src = xp + base
-                    for j in 0..<inner { dst[j] = src[innerMap[j]] }
+                    if contiguous {
+                        dst.update(from: src + innerMap[0], count: inner)
+                    } else {
+                        for j in 0..<inner { dst[j] = src[innerMap[j]] }
+                    }
                     increment(&index, within: outerShape)
                 }
             }
@@ -46,7 +53,16 @@ extension Kernels {
             s = step > 0 ? min(max(s, 0), n) : min(max(s, 0), n - 1)
             maps[d] = (0..<outputShape[d]).map { (s + $0 * step) * strides[d] }
         }
-        return gather(x, outputShape: outputShape, maps: maps)
+        // The trailing axes the slice keeps whole are one contiguous run per row: gather them as
+        // one axis (a conv weight sliced on its channel axes copies whole kernels).
+        let sliced = Set(axes.map { resolvedAxis($0, rank: rank) })
+        var whole = rank
+        while whole > 1, !sliced.contains(whole - 1) { whole -= 1 }
+        guard whole < rank else { return gather(x, outputShape: outputShape, maps: maps) }
+        let run = x.shape[whole...].reduce(1, *)
+        var y = gather(x, outputShape: Array(outputShape[..<whole]) + [run], maps: Array(maps[..<whole]) + [Array(0..<run)])
+        y.shape = outputShape
+        return y
     }
 
     /// ONNX Concat along `axis`.

@@ -80,6 +80,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print after each epoch where its steps spent their time, per op kind, forward and backward.")
     var profile = false
 
+    @Flag(help: "Train only the depth exits' heads of a staged model (.s2dir from insert-exits{at=blocks}) on the frozen backbone, a loss at each early exit (SDN); OUTPUT is textual IR.")
+    var headsOnly = false
+
     @OptionGroup var supernetOptions: SupernetTrainOptions
 
     func validate() throws {
@@ -94,6 +97,7 @@ struct Train: ParsableCommand {
         guard cropPadding >= 0 else { throw ValidationError("--crop-padding must not be negative") }
         if let limitTrain, limitTrain < 1 { throw ValidationError("--limit-train must be at least 1") }
         if let limitTest, limitTest < 1 { throw ValidationError("--limit-test must be at least 1") }
+        if headsOnly && supernetOptions.supernet { throw ValidationError("--heads-only and --supernet exclude each other") }
     }
 
     func run() throws {
@@ -101,18 +105,10 @@ struct Train: ParsableCommand {
         try FilePaths.requireWritableFile(output, what: "the trained model")
         try FilePaths.requireWritableFile(checkpoint ?? output + ".ckpt", what: "the checkpoint")
         if supernetOptions.supernet { return try runSupernet() }
+        if headsOnly { return try runHeads() }
         BLASThreads.count = dataOptions.threads
         let graph = try ONNXLoader.load(path: model)
-        let splits = try Dataset.load(dataOptions.data)
-        var train = splits.train, heldOut = splits.test, heldOutName = "test"
-        if validationFraction > 0 {
-            (train, heldOut) = train.split(validationFraction: validationFraction, seed: seed)
-            heldOutName = "val"
-        }
-        if let limitTrain { train = train.prefix(limitTrain) }
-        if let limitTest { heldOut = heldOut.prefix(limitTest) }
-        guard let input = graph.inputs.first, let out = graph.outputs.first else { throw RuntimeError("the model has no input or output") }
-        try train.check(fits: input.type, classes: try graph.type(of: out).dims.last?.value)
+        let (splits, train, heldOut, heldOutName) = try trainingData(for: graph)
 
         let pre = try augmentation()
         let steps = max(1, train.count / batchSize)
@@ -155,6 +151,22 @@ struct Train: ParsableCommand {
         }
         try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
+    }
+
+    /// The dataset, its training images and the held-out split (a seeded validation share of the
+    /// training split, or the test split) with its name, cut to the limits and checked to fit `graph`.
+    func trainingData(for graph: Graph) throws -> (splits: DatasetSplits, train: Dataset, heldOut: Dataset, heldOutName: String) {
+        let splits = try Dataset.load(dataOptions.data)
+        var train = splits.train, heldOut = splits.test, heldOutName = "test"
+        if validationFraction > 0 {
+            (train, heldOut) = train.split(validationFraction: validationFraction, seed: seed)
+            heldOutName = "val"
+        }
+        if let limitTrain { train = train.prefix(limitTrain) }
+        if let limitTest { heldOut = heldOut.prefix(limitTest) }
+        guard let input = graph.inputs.first, let out = graph.outputs.first else { throw RuntimeError("the model has no input or output") }
+        try train.check(fits: input.type, classes: try graph.type(of: out).dims.last?.value)
+        return (splits, train, heldOut, heldOutName)
     }
 
     /// The preprocessing of training batches: the data options plus crops and flips.

@@ -154,6 +154,29 @@ final class DynamicCTests: XCTestCase {
         try check(compiler: Harness.cc, flags: ["-O2"], samples: n, work: Harness.workDir("dynamic-c-depth"), staged: staged)
     }
 
+    /// Width stages cut at blocks (split-stages, then insert-exits{at=blocks}: 3 width stages × 2
+    /// blocks and the classifier, 9 exits) run the same way: each early exit's threshold at the
+    /// 75th percentile of the interpreter's scores there sends images out at many exits.
+    func testWidthAndDepthExitsMatchInterpreter() throws {
+        let split = "canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits{at=blocks seed=5"
+        var graph = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        _ = try PassManager(pipeline: split + "}", verifyEach: true).run(&graph)
+        let n = 100
+        let x = try Self.images(n)
+        let interpreter = try StagedInterpreter(graph: graph)
+        var thresholds: [Double] = []
+        for s in 1..<graph.stageInfo!.stageCount {
+            let y = try interpreter.run([graph.inputs[0].name: x], exitAt: s).outputs[graph.outputs[0]]!
+            let scores = (0..<n).map { StagedInterpreter.score(Array(y.scalars[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
+            thresholds.append(Double(scores[n * 3 / 4]))
+        }
+        var staged = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        let t = thresholds.map { String(describing: $0) }.joined(separator: ",")
+        _ = try PassManager(pipeline: split + " thresholds=[\(t)]}", verifyEach: true).run(&staged)
+        XCTAssertEqual(staged.stageInfo?.axis, .widthDepth)
+        try check(compiler: Harness.cc, flags: ["-O2"], samples: n, work: Harness.workDir("dynamic-c-width-depth"), staged: staged)
+    }
+
     /// ASan and UBSan, with gcc and clang, on fewer images.
     func testStagedCUnderSanitizers() throws {
         let flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]

@@ -101,6 +101,28 @@ final class DynamicONNXTests: XCTestCase {
         XCTAssertEqual(exits, [n / 2, n / 2])
     }
 
+    /// Width stages cut at blocks (the default model, 3 width stages × 2 blocks and the
+    /// classifier: 9 exits) as an If chain of 9 scopes, thresholds at the 75th percentile of each
+    /// early exit's interpreter scores, and the overrides 0 (all leave at exit 1) and 1.01.
+    func testWidthAndDepthExitsMatchInterpreter() throws {
+        var g = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        _ = try PassManager(pipeline: "canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits{at=blocks seed=5}", verifyEach: true).run(&g)
+        let n = 100
+        let x = try DynamicCTests.images(n)
+        var info = try XCTUnwrap(g.stageInfo)
+        XCTAssertEqual(info.stageCount, 9)
+        let interpreter = try StagedInterpreter(graph: g)
+        for e in info.exits.indices.dropLast() {
+            let y = try XCTUnwrap(interpreter.run([g.inputs[0].name: x], exitAt: e + 1).outputs[g.outputs[0]]).scalars
+            let scores = (0..<n).map { StagedInterpreter.score(Array(y[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
+            info.exits[e].threshold = scores[n * 3 / 4]
+        }
+        g.setStageInfo(info)
+        let exits = try check(g, x: x, overrides: [Array(repeating: 0, count: 8), Array(repeating: 1.01, count: 8)],
+                              work: Harness.workDir("dynamic-onnx-width-depth"))
+        XCTAssertTrue(exits.count == 9 && exits.first! > 0 && exits.last! > 0 && exits.filter { $0 > 0 }.count >= 5, "exits per stage \(exits)")
+    }
+
     /// A model whose output is already a softmax gets `score = max` exits (no second softmax),
     /// and an exit value of rank 4 is flattened for its score.
     func testSoftmaxOutputScoresByMax() throws {

@@ -7,8 +7,9 @@ import Passes
 import Runtime
 import TestSupport
 
-/// Two blocks: a residual one (Add then Relu) and a strided conv that feeds the classifier.
-private let residualIR = """
+/// Two blocks: a residual one (Add then Relu) and a strided conv that feeds the classifier (also
+/// CombinedExitsTests' model).
+let residualBlockIR = """
     graph @res(%x: f32[N,1,4,4]) -> (%y) {
       const %w1: f32[2,1,1,1] = dense<[1.0, -1.0]>
       const %w2: f32[2,2,1,1] = dense<[1.0, 0.5, 0.0, 1.0]>
@@ -32,7 +33,7 @@ final class DepthExitsTests: XCTestCase {
     /// One depth exit after the residual block (the Relu after its Add): the backbone up to it and
     /// the new head are stage 1, the rest stage 2; the head copies the Softmax tail.
     func testResidualBlockGetsADepthExit() throws {
-        try assertPipeline("insert-exits{at=blocks thresholds=[0.7] seed=3}", residualIR, """
+        try assertPipeline("insert-exits{at=blocks thresholds=[0.7] seed=3}", residualBlockIR, """
             graph @res(%x: f32[N,1,4,4]) -> (%y) {
               const %w1: f32[2,1,1,1] = dense<[1.0, -1.0]>
               const %w2: f32[2,2,1,1] = dense<[1.0, 0.5, 0.0, 1.0]>
@@ -64,13 +65,13 @@ final class DepthExitsTests: XCTestCase {
     }
 
     func testDepthTextRoundTripsAndSeedsDiffer() throws {
-        var graph = try TextParser.parse(residualIR)
+        var graph = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks}", verifyEach: true).run(&graph)
         let text = TextPrinter.print(graph, elideConstantsAbove: nil)
         let again = try TextParser.parse(text)
         XCTAssertEqual(again, graph)
         XCTAssertEqual(TextPrinter.print(again, elideConstantsAbove: nil), text)
-        var other = try TextParser.parse(residualIR)
+        var other = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks seed=4}").run(&other)
         XCTAssertNotEqual(other.constants["exit1.fc.weight"], graph.constants["exit1.fc.weight"])
         // Cost: exit 1 is the backbone prefix plus its head (3 × 2 MACs), exit 2 everything.
@@ -108,30 +109,24 @@ final class DepthExitsTests: XCTestCase {
 
     func testRefusals() throws {
         func refuses(_ pipeline: String, _ ir: String, _ needle: String, line: UInt = #line) {
-            do {
-                var g = try TextParser.parse(ir)
-                try PassManager(pipeline: pipeline).run(&g)
-                XCTFail("\(pipeline) should fail", line: line)
-            } catch { XCTAssertTrue("\(error)".contains(needle), "\(error)", line: line) }
+            assertPipelineFails(pipeline, ir, containing: needle, line: line)
         }
-        refuses("split-stages{stages=2},insert-exits{at=blocks}", residualIR,
-                "the graph is split into 2 width stages; depth exits do not combine with width stages")
-        refuses("insert-exits{at=blocks},insert-exits{at=blocks}", residualIR, "already has early exits (at stages [1, 2])")
-        refuses("insert-exits{at=blocks},insert-exits", residualIR, "already has depth exits")
-        refuses("insert-exits{at=blocks thresholds=[0.5,0.5,0.5]}", residualIR, "3 thresholds for 1 depth exits (after blocks 'r1')")
+        refuses("insert-exits{at=blocks},insert-exits{at=blocks}", residualBlockIR, "already has early exits (at stages [1, 2])")
+        refuses("insert-exits{at=blocks},insert-exits", residualBlockIR, "already has depth exits")
+        refuses("insert-exits{at=blocks thresholds=[0.5,0.5,0.5]}", residualBlockIR, "3 thresholds for 1 depth exits (after blocks 'r1')")
         // The only block feeds the classifier directly.
         refuses("insert-exits{at=blocks}", smallStaticIR, "no block to exit after")
-        refuses("insert-exits{at=blocks},make-sliceable", residualIR, "make-sliceable works on width stages")
-        refuses("insert-exits{at=blocks},flops-bins", residualIR, "flops-bins works on width stages")
-        refuses("insert-exits{at=blocks},split-stages{stages=2}", residualIR, "already split into stages")
+        refuses("insert-exits{at=blocks},make-sliceable", residualBlockIR, "make-sliceable works on width stages")
+        refuses("insert-exits{at=blocks},flops-bins", residualBlockIR, "flops-bins works on width stages")
+        refuses("insert-exits{at=blocks},split-stages{stages=2}", residualBlockIR, "already split into stages")
         // One stage is an unsplit graph: depth exits go on it.
-        var one = try TextParser.parse(residualIR)
+        var one = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "split-stages{stages=1},insert-exits{at=blocks}", verifyEach: true).run(&one)
         XCTAssertEqual(one.stageInfo?.exits.count, 2)
     }
 
     func testVerifierDepthRules() throws {
-        var graph = try TextParser.parse(residualIR)
+        var graph = try TextParser.parse(residualBlockIR)
         try PassManager(pipeline: "insert-exits{at=blocks}").run(&graph)
         let text = TextPrinter.print(graph, elideConstantsAbove: nil)
         func diagnostics(_ t: String) throws -> [String] { Verifier.diagnostics(try TextParser.parse(t)).map(\.description) }
@@ -142,6 +137,20 @@ final class DepthExitsTests: XCTestCase {
         XCTAssertTrue(try diagnostics(text.replacingOccurrences(of: " axis = depth", with: "")).contains(
             "exit 1 names a block, but the stages are width stages (blocks belong to depth exits)"))
     }
+}
+
+/// The reference logits of a depth head: `map` [N, C, H, W] averaged over H·W, times the head
+/// weight's [K, C] columns of the channels `keep` admits, plus the bias; [N·K] row-major.
+func pooledHeadLogits(_ map: Tensor, weight w: Tensor, bias b: Tensor, keep: (Int) -> Bool = { _ in true }) -> [Float] {
+    let (n, c, hw) = (map.shape[0], map.shape[1], map.shape[2] * map.shape[3])
+    let classes = w.shape[0]
+    var logits: [Float] = []
+    for s in 0..<n {
+        let pooled = (0..<c).map { ch in (0..<hw).reduce(Float(0)) { $0 + map.scalars[(s * c + ch) * hw + $1] } / Float(hw) }
+        let kept = (0..<c).filter(keep)
+        for j in 0..<classes { logits.append(b.scalars[j] + kept.reduce(Float(0)) { $0 + w.scalars[j * c + $1] * pooled[$1] }) }
+    }
+    return logits
 }
 
 /// Depth exits on real models: each exit's logits equal the static model's block feature map
@@ -176,17 +185,11 @@ final class DepthExitsModelTests: XCTestCase {
             try cut.setOutputs([block])
             try PassManager(pipeline: "dce").run(&cut)
             let map = try XCTUnwrap(Interpreter(graph: cut).run([name: input])[block])
-            let (c, hw) = (map.shape[1], map.shape[2] * map.shape[3])
+            let c = map.shape[1]
             let w = try XCTUnwrap(staged.constants["exit\(e.stage).fc.weight"]), b = try XCTUnwrap(staged.constants["exit\(e.stage).fc.bias"])
             let classes = w.shape[0]
             XCTAssertEqual(w.shape, [classes, c])
-            var want: [Float] = []
-            for n in 0..<batch {
-                let pooled = (0..<c).map { ch in
-                    (0..<hw).reduce(Float(0)) { $0 + map.scalars[(n * c + ch) * hw + $1] } / Float(hw)
-                }
-                for j in 0..<classes { want.append(b.scalars[j] + (0..<c).reduce(Float(0)) { $0 + w.scalars[j * c + $1] * pooled[$1] }) }
-            }
+            let want = pooledHeadLogits(map, weight: w, bias: b)
             let result = try runner.run([name: input], exitAt: e.stage)
             let have = try XCTUnwrap(result.outputs[out])
             XCTAssertEqual(have.shape, [batch, classes], label)

@@ -30,3 +30,15 @@ func assertUnchanged(_ pipeline: String, _ input: String, registry: PassRegistry
     XCTAssertEqual(TextPrinter.print(graph, elideConstantsAbove: nil), TextPrinter.print(before, elideConstantsAbove: nil),
                    file: file, line: line)
 }
+
+/// Parsing `input` and running `pipeline` must fail with an error whose text contains `needle`.
+func assertPipelineFails(_ pipeline: String, _ input: String, containing needle: String,
+                         file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        var graph = try TextParser.parse(input)
+        try PassManager(pipeline: pipeline).run(&graph)
+        XCTFail("\(pipeline) should fail", file: file, line: line)
+    } catch {
+        XCTAssertTrue("\(error)".contains(needle), "\(error)", file: file, line: line)
+    }
+}

@@ -72,19 +72,35 @@ struct MaskedReference {
             let dims = weight.shape
             let rows = dims[outAxis], cols = dims[inAxis]
             let inner = dims.count > 2 ? dims[2...].reduce(1, *) : 1
-            for o in 0..<rows {
-                let go = isClassifier ? s : gy[o]
-                if !isClassifier, go > s { continue }
-                for i in 0..<cols {
-                    let gi = depthwise ? go : gx[i]
-                    let keep: Bool
-                    if gi == 0 { keep = true }  // a whole input is read by every stage
-                    else if isClassifier { keep = gi <= s }
-                    else { keep = reuse ? gi <= go : gi == go }
-                    if keep { macs += perPair } else {
-                        for j in 0..<inner {
-                            let index = (outAxis == 0 ? o * cols + i : i * rows + o) * inner + j
-                            data.scalars[index] = 0
+            // The input features as runs of one group (a depthwise conv's input "group" is its
+            // row's), so a row is masked run by run: VGG-19's 100 M-weight layer one element at a
+            // time takes seconds in a debug build.
+            var runs: [(range: Range<Int>, group: Int)] = []
+            for i in 0..<cols {
+                let gi = depthwise ? -1 : gx[i]
+                if let last = runs.last, last.group == gi, last.range.upperBound == i {
+                    runs[runs.count - 1].range = last.range.lowerBound..<(i + 1)
+                } else {
+                    runs.append((i..<(i + 1), gi))
+                }
+            }
+            data.scalars.withUnsafeMutableBufferPointer { buffer in
+                for o in 0..<rows {
+                    let go = isClassifier ? s : gy[o]
+                    if !isClassifier, go > s { continue }
+                    for run in runs {
+                        let gi = run.group < 0 ? go : run.group
+                        let keep: Bool
+                        if gi == 0 { keep = true }  // a whole input is read by every stage
+                        else if isClassifier { keep = gi <= s }
+                        else { keep = reuse ? gi <= go : gi == go }
+                        if keep {
+                            macs += perPair * run.range.count
+                        } else if outAxis == 0 {
+                            let start = (o * cols + run.range.lowerBound) * inner
+                            buffer[start..<(start + run.range.count * inner)].update(repeating: 0)
+                        } else {
+                            for i in run.range { for j in 0..<inner { buffer[(i * rows + o) * inner + j] = 0 } }
                         }
                     }
                 }
@@ -114,6 +130,29 @@ func assertStagedMatchesReference(source: Graph, staged: Graph, reuse: Bool, inp
                                  file: file, line: line)
         XCTAssertEqual(result.exitStage, Array(repeating: e.stage, count: input.shape[0]), label, file: file, line: line)
         XCTAssertEqual(result.macs.first, macs, "\(label) exit \(e.stage) MACs", file: file, line: line)
+    }
+}
+
+/// As `assertStagedMatchesReference`, with every exit from one interpreter pass over the staged
+/// graph (`allExitsGraph`) instead of one staged run per exit, and each exit's MACs the cost
+/// model's cumulative figure (what the staged interpreter reports): for the largest models, where
+/// one forward pass takes seconds in a debug build.
+func assertAllExitsMatchReference(source: Graph, staged: Graph, reuse: Bool, input: Tensor, label: String,
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+    let reference = try MaskedReference(source: source, staged: staged, reuse: reuse)
+    let inputName = source.inputs[0].name, output = source.outputs[0]
+    let all = try Interpreter(graph: try staged.allExitsGraph()).run([inputName: input])
+    let cumulative = try CostModel.stageReport(staged).cumulativeMACs
+    for e in reference.info.exits {
+        let (masked, macs) = try reference.masked(exit: e.stage)
+        let want = try Interpreter(graph: masked).run([inputName: input])[output]
+        guard let have = all[e.value], let want else { return XCTFail("\(label): no output", file: file, line: line) }
+        XCTAssertEqual(have.shape, want.shape, label, file: file, line: line)
+        let scale = max(want.scalars.map(abs).max() ?? 0, 1e-30)
+        let diff = zip(have.scalars, want.scalars).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(diff / scale, 1e-5, "\(label) exit \(e.stage): max |diff| \(diff) vs scale \(scale)",
+                                 file: file, line: line)
+        XCTAssertEqual(cumulative[e.stage - 1], macs, "\(label) exit \(e.stage) MACs", file: file, line: line)
     }
 }
 

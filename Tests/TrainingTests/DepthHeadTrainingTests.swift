@@ -1,4 +1,5 @@
 // DepthHeadTrainingTests: the depth exits' heads train on a frozen backbone (SDN's setting) through TrainableGraph.
+import Foundation
 import IR
 import ONNX
 import Passes
@@ -59,5 +60,34 @@ final class DepthHeadTrainingTests: XCTestCase {
             XCTAssertEqual(trained.constants[name], graph.constants[name], "'\(name)' is frozen")
         }
         for name in heads { XCTAssertNotEqual(trained.constants[name], graph.constants[name], "'\(name)' trained") }
+    }
+
+    /// The same through `Trainer` (what `s2dc train --heads-only` runs): a loss at each early exit
+    /// (`lossValues`), forward passes in inference mode; `Evaluation.evaluateExits` sees every
+    /// early exit's held-out loss fall while the last exit, the frozen model, keeps its loss.
+    func testTrainerTrainsHeadsWithALossAtEachEarlyExit() throws {
+        var graph = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        try PassManager(pipeline: "canonicalize,insert-exits{at=blocks seed=2}", verifyEach: true).run(&graph)
+        let info = try XCTUnwrap(graph.stageInfo)
+        let data = syntheticQuadrants(64)
+        let trainer = try Trainer(network: try TrainableGraph(graph: graph, trainingOnly: Set(graph.depthHeadConstants())),
+                                  configuration: TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant(base: 0.05, warmupSteps: 0),
+                                                                       weightDecay: 0))
+        XCTAssertEqual(trainer.lossValues, [graph.outputs[0]])
+        trainer.lossValues = info.exits.dropLast().map(\.value)
+        trainer.forwardMode = .inference
+        let before = try Evaluation.evaluateExits(graph, on: data, preprocessing: Preprocessing())
+        XCTAssertEqual(before.count, 3)
+        let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("heads-\(UUID().uuidString).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: ckpt) }
+        XCTAssertEqual(try trainer.fit(data, options: FitOptions(checkpoint: ckpt)), .finished)
+        let trained = try trainer.network.exportGraph()
+        let after = try Evaluation.evaluateExits(trained, on: data, preprocessing: Preprocessing())
+        for e in 0..<2 { XCTAssertLessThan(after[e].loss, before[e].loss * 0.9, "exit \(e + 1): \(before[e].loss) → \(after[e].loss)") }
+        XCTAssertEqual(after[2].loss, before[2].loss, accuracy: 1e-6)
+        let heads = Set(graph.depthHeadConstants())
+        for name in graph.constantNames where !heads.contains(name) {
+            XCTAssertEqual(trained.constants[name], graph.constants[name], "'\(name)' is frozen")
+        }
     }
 }

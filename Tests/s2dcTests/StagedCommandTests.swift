@@ -68,8 +68,8 @@ final class StagedCommandTests: XCTestCase {
         XCTAssertTrue(r.err.contains("2 early exits"), r.err)
     }
 
-    /// Depth exits end to end: opt with at=blocks, inspect prints the depth stages, run --exit-at
-    /// and --thresholds take them, emit writes C for them.
+    /// Depth exits end to end: opt with at=blocks, inspect prints the depth stages (and the
+    /// combined stages on width stages), run --exit-at and --thresholds take them, emit writes C.
     func testDepthExitsInspectRunAndEmit() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-depth-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -84,9 +84,16 @@ final class StagedCommandTests: XCTestCase {
         r = CLI.run(["inspect", depth, "--json"])
         XCTAssertTrue(r.out.contains("\"axis\" : \"depth\""), r.out)
         XCTAssertTrue(r.out.contains("\"block\" : \"/layer1/Relu_output_0\""), r.out)
-        r = CLI.run(["opt", "models/default.onnx", "--passes=canonicalize,split-stages{stages=2},insert-exits{at=blocks}"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.err.contains("depth exits do not combine with width stages"), r.err)
+        // On width stages, each width stage is cut at the blocks: inspect names each stage's place.
+        let both = work.appendingPathComponent("both.s2dir").path
+        r = CLI.run(["opt", "models/default.onnx", "--passes=canonicalize,split-stages{fractions=[0.25,0.5]},insert-exits{at=blocks}", "-o", both])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = CLI.run(["inspect", both])
+        XCTAssertTrue(r.out.contains("stages: 9 = 3 width stages x (2 blocks + the classifier), 6 channel classes"), r.out)
+        XCTAssertTrue(r.out.contains("    4   479848     664      15690           exit 4 (2, 1)          1085376     0.1161        inf"), r.out)
+        XCTAssertTrue(r.out.contains("    6   351392    7376       3146  exit 6 (2, classifier)          1788080     0.1913        inf"), r.out)
+        r = CLI.run(["inspect", both, "--json"])
+        XCTAssertTrue(r.out.contains("\"axis\" : \"width_depth\"") && r.out.contains("\"block_index\" : 2"), r.out)
         r = CLI.run(["emit", depth, "--target", "c", "-o", work.appendingPathComponent("c").path, "--prefix", "p"])
         XCTAssertEqual(r.status, 0, r.err)
         guard TestSupport.requireONNXPackage() != nil,

@@ -39,6 +39,35 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotNil(fields["loss"].flatMap(Double.init), e.out)
     }
 
+    /// --heads-only: the depth heads of a staged model train on the frozen backbone (every other
+    /// line of the textual IR, constants and stage table included, stays as it was), and each
+    /// epoch reports every exit's held-out accuracy.
+    func testHeadsOnlyTrainsTheDepthHeads() throws {
+        let staged = dir.appendingPathComponent("depth.s2dir").path, out = dir.appendingPathComponent("heads.s2dir").path
+        var r = CLI.run(["opt", model, "--passes=canonicalize,insert-exits{at=blocks seed=1}", "-o", staged])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = CLI.run(["train", staged, "--heads-only", "--data", "fashion-mnist", "--epochs", "2", "-o", out] + small)
+        XCTAssertEqual(r.status, 0, r.err)
+        // Heads of blocks with 16 and 32 channels to 10 classes.
+        let parameters: Int = (10 * 16 + 10) + (10 * 32 + 10)
+        XCTAssertTrue(r.err.contains("training the 2 depth heads (\(parameters) parameters; the backbone frozen)"), r.err)
+        XCTAssertTrue(r.err.contains("epoch 2/2: mean head loss"), r.err)
+        XCTAssertTrue(r.err.contains("exit 1 test accuracy") && r.err.contains("exit 3 test accuracy"), r.err)
+        let before = try String(contentsOfFile: staged, encoding: .utf8).split(separator: "\n")
+        let after = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(before.count, after.count)
+        for (a, b) in zip(before, after) {
+            if a.hasPrefix("  const %exit") { XCTAssertNotEqual(a, b, "a head is trained") } else { XCTAssertEqual(a, b) }
+        }
+        XCTAssertEqual(before.filter { $0.hasPrefix("  const %exit") }.count, 4)
+        r = CLI.run(["train", model, "--heads-only", "-o", out] + small)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("--heads-only needs a model with depth exits"), r.err)
+        r = CLI.run(["train", staged, "--heads-only", "--supernet", "-o", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("--heads-only and --supernet exclude each other"), r.err)
+    }
+
     func testBadDataAndOptionsFailClearly() throws {
         let out = dir.appendingPathComponent("x.onnx").path
         var r = CLI.run(["train", model, "--data", dir.appendingPathComponent("none.npz").path, "-o", out])

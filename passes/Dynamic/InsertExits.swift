@@ -75,6 +75,21 @@ public struct InsertExits: Pass {
         guard thresholds.isEmpty || thresholds.count == early.count || thresholds.count == stages.count else {
             throw PassError("\(thresholds.count) thresholds for \(early.count) early exits (at stages \(early))")
         }
+        let exits = try Self.widthExits(at: early, thresholds: thresholds.isEmpty ? [] : Array(thresholds.prefix(early.count)),
+                                        in: &graph, info: info)
+        var lastExit = final
+        if thresholds.count == stages.count, let t = thresholds.last { lastExit.threshold = Float(t) }
+        info.exits = exits + [lastExit]
+        graph.setStageInfo(info)
+    }
+
+    /// Inserts width exits after stages `early` (each < S) of a width-staged graph: the classifier's
+    /// tail copied onto each stage's classifier sums, at that stage. Returns those exits, with
+    /// `thresholds` in order (+inf when empty); the stage table is not changed (depth exits on
+    /// width stages, `CombinedExits`, call this too).
+    static func widthExits(at early: [Int], thresholds: [Double], in graph: inout Graph, info: StageInfo) throws -> [StageExit] {
+        let s = info.stageCount
+        guard let final = info.exits.last else { throw PassError("the staged graph has no exit") }
         let last = info.classifierSums[s - 1]
         guard let lastProducer = graph.producer(of: last) else { throw PassError("the last classifier sum '\(last)' has no producer") }
         // The tail: nodes after the last sum that depend on it.
@@ -106,10 +121,7 @@ public struct InsertExits: Pass {
             let tau = thresholds.isEmpty ? Float.infinity : Float(thresholds[i])
             exits.append(StageExit(stage: e, value: value, threshold: tau, score: ExitScore.of(value, in: graph)))
         }
-        var lastExit = final
-        if thresholds.count == stages.count, let t = thresholds.last { lastExit.threshold = Float(t) }
-        info.exits = exits + [lastExit]
-        graph.setStageInfo(info)
+        return exits
     }
 
     /// The exit stages `at` names, increasing, always ending with S.

@@ -23,7 +23,9 @@ public struct SupernetSpace: Sendable {
     /// `flops-bins` gave it bins, or for every class when `allClasses` is set.
     public init(_ info: StageInfo, allClasses: Bool = false, minimumWidth: Double = 0, uniformBins: Int = 0) throws {
         guard info.axis == .width else {
-            throw RuntimeError("a supernet needs width stages (split-stages); this graph has depth exits (insert-exits{at=blocks}) and no channel classes")
+            throw RuntimeError(info.axis == .depth
+                ? "a supernet needs width stages (split-stages); this graph has depth exits (insert-exits{at=blocks}) and no channel classes"
+                : "a supernet needs width stages alone (split-stages); this graph's width stages are cut at depth exits (insert-exits{at=blocks})")
         }
         self.info = info
         let s = info.stageCount
