@@ -108,8 +108,8 @@ final class TrainCommandTests: XCTestCase {
         let y = npy("|u1", [n], [0, 1, 2, 3])
         let script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('x.npy',open(sys.argv[2],'rb').read())\nz.writestr('y.npy',open(sys.argv[3],'rb').read())\nz.close()"
         let xp = path + ".x", yp = path + ".y"
-        FileManager.default.createFile(atPath: xp, contents: Data(x))
-        FileManager.default.createFile(atPath: yp, contents: Data(y))
+        guard FileManager.default.createFile(atPath: xp, contents: Data(x)),
+              FileManager.default.createFile(atPath: yp, contents: Data(y)) else { return false }
         return TestSupport.run("/usr/bin/python3", ["-c", script, path, xp, yp])?.status == 0
     }
 
