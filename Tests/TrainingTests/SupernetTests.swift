@@ -305,15 +305,22 @@ final class SupernetTests: XCTestCase {
         let data = squares(24)
         let initialized = try BatchNormInsertion.initialize(withBN, data: data, preprocessing: Preprocessing(), images: 24, batchSize: 12)
         for name in inserted { XCTAssertTrue(initialized.constants[name]?.scalars.contains { $0 != 0 } == true, name) }
-        guard let info = plain.stageInfo, let infoBN = initialized.stageInfo else { return XCTFail("not staged") }
-        let test = squares(6)
-        let a = try SupernetEvaluation.evaluate(plain, space: try SupernetSpace(info), configuration: SupernetConfiguration(of: info),
+        try assertSameExits(plain, initialized, on: squares(6))
+    }
+
+    /// Two staged graphs, each at its own partition, give every exit the same logits on `test`
+    /// (within 1e-3 relative) at the same cumulative MACs.
+    private func assertSameExits(_ a: Graph, _ b: Graph, on test: Dataset, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let infoA = a.stageInfo, let infoB = b.stageInfo else { return XCTFail("not staged", file: file, line: line) }
+        let x = try SupernetEvaluation.evaluate(a, space: try SupernetSpace(infoA), configuration: SupernetConfiguration(of: infoA),
                                                 on: test, preprocessing: Preprocessing())
-        let b = try SupernetEvaluation.evaluate(initialized, space: try SupernetSpace(infoBN), configuration: SupernetConfiguration(of: infoBN),
+        let y = try SupernetEvaluation.evaluate(b, space: try SupernetSpace(infoB), configuration: SupernetConfiguration(of: infoB),
                                                 on: test, preprocessing: Preprocessing())
-        XCTAssertEqual(a.cumulativeMACs, b.cumulativeMACs)
-        for e in a.logits.indices {
-            for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
+        XCTAssertEqual(x.cumulativeMACs, y.cumulativeMACs, file: file, line: line)
+        for e in x.logits.indices {
+            for (p, q) in zip(x.logits[e].joined(), y.logits[e].joined()) {
+                XCTAssertEqual(p, q, accuracy: 1e-3 * max(1, abs(p)), file: file, line: line)
+            }
         }
     }
 
@@ -337,15 +344,7 @@ final class SupernetTests: XCTestCase {
             if fromStatic.constants[name] != ownStats.constants[name] { differs = true }
         }
         XCTAssertTrue(differs, "the split's own statistics equal the static network's: the test cannot tell them apart")
-        guard let info = plain.stageInfo, let infoBN = fromStatic.stageInfo else { return XCTFail("not staged") }
-        let test = squares(6)
-        let a = try SupernetEvaluation.evaluate(plain, space: try SupernetSpace(info), configuration: SupernetConfiguration(of: info),
-                                                on: test, preprocessing: Preprocessing())
-        let b = try SupernetEvaluation.evaluate(fromStatic, space: try SupernetSpace(infoBN), configuration: SupernetConfiguration(of: infoBN),
-                                                on: test, preprocessing: Preprocessing())
-        for e in a.logits.indices {
-            for (x, y) in zip(a.logits[e].joined(), b.logits[e].joined()) { XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(x))) }
-        }
+        try assertSameExits(plain, fromStatic, on: squares(6))
         // A static model that is not the staged one's source is refused, naming a constant.
         XCTAssertThrowsError(try BatchNormInsertion.initialize(withBN, fromStatic: model, data: data, preprocessing: Preprocessing(),
                                                                images: 24, batchSize: 12)) { error in
