@@ -130,7 +130,7 @@ public final class ConvertDriver {
         BLASThreads.count = settings.threads
         data = try Self.loadData(settings)
         staticGraph = try Self.loadStatic(settings.model)
-        let staged = try Self.stage(staticGraph, settings)
+        let (withBatchNorm, staged) = try Self.stage(staticGraph, settings)
         guard let input = staged.inputs.first else { throw ConvertError("\(settings.model): the model has no input") }
         do {
             try data.train.check(fits: input.type, classes: try staged.type(of: staged.outputs[0]).dims.last?.value)
@@ -138,11 +138,15 @@ public final class ConvertDriver {
             throw ConvertError("--data \(settings.data) does not fit \(settings.model): \(error)")
         }
         stagedInMemory = staged
+        staticWithBatchNorm = withBatchNorm
         try folder.makeFolder(folder.path)
         if !fm.fileExists(atPath: folder.settings) { try folder.write(settings, to: folder.settings) }
     }
 
     var stagedInMemory: Graph?
+    /// The static model after `batchNormPipeline`, the step of staging before the split: what the
+    /// inserted BatchNormalizations' statistics are measured on.
+    var staticWithBatchNorm: Graph?
 
     static func differences(_ a: ConvertSettings, _ b: ConvertSettings) -> String {
         let x = a.jsonObject, y = b.jsonObject
@@ -176,16 +180,22 @@ public final class ConvertDriver {
         return g
     }
 
-    /// The staged model: the static one split into stages with exits, sliceable, with FLOPs bins.
-    static func stage(_ canonical: Graph, _ s: ConvertSettings) throws -> Graph {
+    /// The staged model: the static one split into stages with exits, sliceable, with FLOPs bins;
+    /// and the static one with its BatchNormalizations inserted, the step before the split.
+    static func stage(_ canonical: Graph, _ s: ConvertSettings) throws -> (withBatchNorm: Graph, staged: Graph) {
+        var withBatchNorm = canonical
         var g = canonical
-        do { try PassManager(pipeline: s.stagingPipeline).run(&g) } catch {
+        do {
+            try PassManager(pipeline: s.batchNormPipeline).run(&withBatchNorm)
+            g = withBatchNorm
+            try PassManager(pipeline: s.splitPipeline).run(&g)
+        } catch {
             throw ConvertError("\(s.model): cannot be turned into a staged network: \(error)")
         }
         guard let info = g.stageInfo, info.exits.count == s.stages else {
             throw ConvertError("\(s.model): cannot be turned into a staged network with \(s.stages) exits")
         }
-        return g
+        return (withBatchNorm, g)
     }
 
     // MARK: Phases 1-3: stage, supernet, search
@@ -234,8 +244,7 @@ public final class ConvertDriver {
         if graph.constantNames.contains(where: { $0.hasSuffix(InsertBatchNorm.suffix + ".mean") }) {
             // From the static network's statistics: batch statistics then renormalize every split
             // activation to the static model's, as an unfolded model's BatchNorms would.
-            var reference: Graph = staticGraph
-            try PassManager(pipeline: settings.batchNormPipeline).run(&reference)
+            guard let reference = staticWithBatchNorm else { throw ConvertError("internal: the model was not staged") }
             graph = try BatchNormInsertion.initialize(graph, fromStatic: reference, data: data.train, preprocessing: data.preprocessing)
         }
         let steps = max(1, data.train.count / settings.batchSize)

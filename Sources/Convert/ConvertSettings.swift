@@ -1,5 +1,6 @@
 // ConvertSettings: every option of `s2dc convert`, their defaults and checks, as stored in OUT/convert.json.
 import Foundation
+import Runtime
 
 /// The code `convert` writes into OUT/code/: C (model.c + model.h), Swift (model.swift) or the
 /// dynamic ONNX (model.onnx, an If chain that exits early under onnxruntime). The evaluate phase
@@ -88,14 +89,12 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     /// fractions f_s = 2^(s−S), i.e. 0.25, 0.5 for three stages.
     public var fractions: [Double] { (1..<stages).map { pow(2, Double($0 - stages)) } }
 
-    /// The static-to-supernet pipeline (phase `stage`).
-    public var stagingPipeline: String { batchNormPipeline + "," + splitPipeline }
+    /// The static-to-supernet pipeline (phase `stage`) is `batchNormPipeline`, then `splitPipeline`.
+    /// This first part gives the static network with a BatchNormalization after every convolution,
+    /// whose statistics the inserted ones start from.
+    public var batchNormPipeline: String { BatchNormInsertion.staticPipeline }
 
-    /// The part of `stagingPipeline` before the split: the static network with a BatchNormalization
-    /// after every convolution, whose statistics the inserted ones start from.
-    public var batchNormPipeline: String { "canonicalize,strip-softmax,insert-batchnorm" }
-
-    /// The rest of `stagingPipeline`: stages, exits, slicing and bins.
+    /// The rest of the staging pipeline: stages, exits, slicing and bins.
     public var splitPipeline: String {
         "split-stages{fractions=[\(fractions.map { "\($0)" }.joined(separator: ","))]},insert-exits,make-sliceable,flops-bins{bins=\(bins)}"
     }

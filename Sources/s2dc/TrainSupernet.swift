@@ -72,7 +72,7 @@ extension Train {
             // BatchNormalizations from insert-batchnorm start from the data's statistics (function unchanged).
             if let path = o.staticModel {
                 var reference = try loadModelFile(path)
-                try PassManager(pipeline: "canonicalize,insert-batchnorm").run(&reference)
+                try PassManager(pipeline: BatchNormInsertion.staticPipeline).run(&reference)
                 graph = try BatchNormInsertion.initialize(graph, fromStatic: reference, data: train, preprocessing: pre)
                 log("initialized the inserted BatchNormalizations from the statistics of \(path) over \(min(2000, train.count)) training images")
             } else {

@@ -3,6 +3,10 @@ import IR
 import Passes
 
 public enum BatchNormInsertion {
+    /// What turns a static model into the `staticGraph` of `initialize(_:fromStatic:…)`: the
+    /// staging pipeline's steps up to the split (`convert` runs it before `split-stages`).
+    public static let staticPipeline = "canonicalize,strip-softmax,insert-batchnorm"
+
     /// Sets every BatchNormalization that `insert-batchnorm` inserted (constants
     /// `….inserted_bn.{scale,bias,mean,var}`) from the statistics of its input over the first
     /// `images` images of `data`: mean μ, variance σ² (population), scale √(σ²+ε), bias μ — so
@@ -23,7 +27,6 @@ public enum BatchNormInsertion {
                                   images: Int = 2000, batchSize: Int = 200) throws -> Graph {
         let measured = try initialize(staticGraph, data: data, preprocessing: preprocessing, images: images, batchSize: batchSize)
         var out = staged
-        var set = 0
         for name in staged.constantNames where name.hasSuffix(InsertBatchNorm.suffix + ".mean") {
             let base = String(name.dropLast(".mean".count))
             for field in ["mean", "var", "scale", "bias"] {
@@ -34,7 +37,6 @@ public enum BatchNormInsertion {
                 }
                 try out.replaceConstant(key, with: value)
             }
-            set += 1
         }
         return out
     }
