@@ -147,9 +147,8 @@ extension ConvertDriver {
         var configuration = trainingConfiguration(epochs: baselineEpochs, steps: steps)
         // Base 1: the heads' step is normalized by their features' scale (DepthHeadTrainer); same warm-up and cosine.
         configuration.schedule = .cosine(base: 1, minimum: 0, warmupSteps: baselineEpochs > 1 ? steps : 0)
-        var rng = TrainingRNG(seed: 0)
-        let probe = data.train.batch(Array(0..<min(256, data.train.count)), data.preprocessing.evaluation, rng: &rng).images
-        let trainer = try DepthHeadTrainer(graph: g, configuration: configuration, probe: probe)
+        let trainer = try DepthHeadTrainer(graph: g, configuration: configuration,
+                                           probe: DepthHeadTrainer.probeBatch(data.train, data.preprocessing))
         try train(trainer, checkpoint: folder.depthHeadsCheckpoint, what: "SDN depth exits: training the heads")
         let trained = try trainer.trainedGraph()
         let validation = try fixedEvaluation(trained, on: data.validation), test = try fixedEvaluation(trained, on: data.test)

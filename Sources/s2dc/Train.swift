@@ -32,8 +32,11 @@ struct Train: ParsableCommand {
     @Option(help: "Images per step.")
     var batchSize = 128
 
-    @Option(help: "Peak learning rate.")
-    var lr: Float = 0.1
+    @Option(help: "Peak learning rate (default: 0.1; with --heads-only 1, a multiple of each head's step normalized by its features' scale).")
+    var lr: Float?
+
+    /// `--lr`, or its default for the mode.
+    var peakRate: Float { lr ?? (headsOnly ? 1 : 0.1) }
 
     @Option(help: "Learning-rate schedule: cosine, one-cycle or constant.")
     var schedule = "cosine"
@@ -88,7 +91,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive") }
+        guard peakRate > 0 else { throw ValidationError("--lr must be positive") }
         guard ["cosine", "one-cycle", "constant"].contains(schedule) else {
             throw ValidationError("--schedule must be cosine, one-cycle or constant, got '\(schedule)'")
         }
@@ -183,10 +186,10 @@ struct Train: ParsableCommand {
         let sched: LearningRateSchedule
         switch schedule {
         case "one-cycle":
-            sched = .oneCycle(max: lr, warmupFraction: Float(min(0.5, max(0.01, warmupEpochs / Double(epochs)))),
+            sched = .oneCycle(max: peakRate, warmupFraction: Float(min(0.5, max(0.01, warmupEpochs / Double(epochs)))),
                               divFactor: 25, finalDivFactor: 1e4)
-        case "constant": sched = .constant(base: lr, warmupSteps: warmup)
-        default: sched = .cosine(base: lr, minimum: 0, warmupSteps: warmup)
+        case "constant": sched = .constant(base: peakRate, warmupSteps: warmup)
+        default: sched = .cosine(base: peakRate, minimum: 0, warmupSteps: warmup)
         }
         return TrainingConfiguration(epochs: epochs, batchSize: batchSize, schedule: sched, momentum: momentum,
                                      nesterov: !noNesterov, weightDecay: weightDecay, labelSmoothing: labelSmoothing,

@@ -7,56 +7,47 @@ import Runtime
 
 extension Train {
     /// Trains only `Graph.depthHeadConstants()` of a graph with depth exits (insert-exits{at=blocks},
-    /// on an unsplit graph or on width stages), with a cross-entropy at each early exit, the
-    /// backbone and the final classifier frozen (forward passes in inference mode, so running
-    /// statistics stay too); after each epoch every exit's held-out accuracy. Writes the staged
-    /// textual IR with the trained heads.
+    /// on an unsplit graph or on width stages) with `DepthHeadTrainer`: a cross-entropy at each
+    /// early exit, the backbone and the final classifier frozen (forward passes in inference mode,
+    /// so running statistics stay too), each head's step normalized by its features' scale and
+    /// multiplied by the schedule (`--lr`, default 1); after each epoch every exit's held-out
+    /// accuracy. Writes the staged textual IR with the trained heads.
     func runHeads() throws {
         BLASThreads.count = dataOptions.threads
         let graph = try loadModelFile(model)
-        let heads = graph.depthHeadConstants()
-        guard let info = graph.stageInfo, !heads.isEmpty else {
+        guard let info = graph.stageInfo else {
             throw ValidationError("\(model): --heads-only needs a model with depth exits (s2dc opt --passes='canonicalize,insert-exits{at=blocks}' -o model.s2dir)")
-        }
-        if let e = info.exits.first(where: { $0.score != .softmax }) {
-            throw RuntimeError("exit \(e.stage) ('\(e.value)') ends in a softmax; training needs logits (run strip-softmax before insert-exits)")
         }
         let (splits, train, heldOut, heldOutName) = try trainingData(for: graph)
         let pre = try augmentation()
         let steps = max(1, train.count / batchSize)
-        let trainer = try Trainer(network: try TrainableGraph(graph: graph, trainingOnly: Set(heads)),
-                                  configuration: trainingConfiguration(steps: steps, preprocessing: pre))
-        let early = info.exits.filter { $0.block != nil }
-        trainer.lossValues = early.map(\.value)
-        trainer.forwardMode = .inference
+        let heads = try DepthHeadTrainer(graph: graph, configuration: trainingConfiguration(steps: steps, preprocessing: pre),
+                                         probe: DepthHeadTrainer.probeBatch(train, pre))
         let ckpt = checkpoint ?? output + ".ckpt"
-        log("training the \(early.count) depth heads (\(trainer.network.parameterCount) parameters; the backbone frozen) on "
-            + "\(train.count) images from \(splits.source), \(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads")
+        log("training the \(heads.exits.count) depth heads (\(heads.trainer.network.parameterCount) parameters; the backbone frozen) on "
+            + "\(train.count) images from \(splits.source), \(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads; "
+            + "each head's step normalized by its features' scale, times the schedule's rate (peak \(peakRate))")
 
         StopRequest.install()
         let bar = ProgressBar()
         let start = Date()
-        let outcome = try trainer.fit(train, options: FitOptions(checkpoint: ckpt, resume: resume,
-                                                                 shouldStop: { StopRequest.requested })) { event in
-            switch event {
-            case .resumed(let done):
-                log("resumed from \(ckpt) after epoch \(done)")
-            case .step(let r):
-                if r.step == 1 { bar.begin("epoch \(r.epoch + 1)/\(epochs)", total: r.stepsInEpoch, unit: "steps") }
-                bar.update(r.step, detail: String(format: "mean head loss %.4f last head acc %.4f %.0f img/s lr %.4g", r.loss,
-                                                  r.accuracy, r.imagesPerSecond, r.learningRate))
-            case .epoch(let report, _):
-                bar.finish()
-                log(String(format: "epoch %d/%d: mean head loss %.4f, last head train accuracy %.4f, %.0f images/s, %.1f s",
-                           report.epoch, epochs, report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds))
-                guard heldOut.count > 0 else { return }
-                do {
-                    let results = try Evaluation.evaluateExits(try trainer.network.exportGraph(), on: heldOut, preprocessing: pre.evaluation)
-                    log("  " + zip(info.exits, results).map { String(format: "exit %d %@ accuracy %.4f", $0.0.stage, heldOutName, $0.1.accuracy) }
-                        .joined(separator: ", "))
-                } catch {
-                    log("  held-out evaluation failed: \(error)")
-                }
+        let outcome = try heads.runEpochs(train, options: FitOptions(checkpoint: ckpt, resume: resume, shouldStop: { StopRequest.requested }),
+                                          resumed: { log("resumed from \(ckpt) after epoch \($0)") },
+                                          step: { r in
+            if r.step == 1 { bar.begin("epoch \(r.epoch + 1)/\(epochs)", total: r.stepsInEpoch, unit: "steps") }
+            bar.update(r.step, detail: String(format: "mean head loss %.4f first head acc %.4f %.0f img/s lr %.4g", r.loss,
+                                              r.accuracy, r.imagesPerSecond, r.learningRate))
+        }) { report in
+            bar.finish()
+            log(String(format: "epoch %d/%d: mean head loss %.4f, first head train accuracy %.4f, %.0f images/s, %.1f s",
+                       report.epoch, epochs, report.loss, report.accuracy, Double(report.images) / report.seconds, report.seconds))
+            guard heldOut.count > 0 else { return }
+            do {
+                let results = try Evaluation.evaluateExits(try heads.trainedGraph(), on: heldOut, preprocessing: pre.evaluation)
+                log("  " + zip(info.exits, results).map { String(format: "exit %d %@ accuracy %.4f", $0.0.stage, heldOutName, $0.1.accuracy) }
+                    .joined(separator: ", "))
+            } catch {
+                log("  held-out evaluation failed: \(error)")
             }
         }
         if case .stopped(let done) = outcome {
@@ -64,7 +55,7 @@ extension Train {
             log(interruptedMessage(output: output, checkpoint: ckpt, epochsDone: done))
             throw ExitCode(130)
         }
-        try SupernetFile.save(try trainer.network.exportGraph(), to: output)
+        try SupernetFile.save(try heads.trainedGraph(), to: output)
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
     }
 }

@@ -62,32 +62,67 @@ final class DepthHeadTrainingTests: XCTestCase {
         for name in heads { XCTAssertNotEqual(trained.constants[name], graph.constants[name], "'\(name)' trained") }
     }
 
-    /// The same through `Trainer` (what `s2dc train --heads-only` runs): a loss at each early exit
-    /// (`lossValues`), forward passes in inference mode; `Evaluation.evaluateExits` sees every
-    /// early exit's held-out loss fall while the last exit, the frozen model, keeps its loss.
-    func testTrainerTrainsHeadsWithALossAtEachEarlyExit() throws {
+    /// The same through `DepthHeadTrainer` (what `s2dc train --heads-only` and convert's SDN
+    /// baseline run): a loss at each early exit, forward passes in inference mode, each head's
+    /// step scaled by 2(1 + μ) / E‖[f, 1]‖² of its features on the probe batch;
+    /// `Evaluation.evaluateExits` sees every early exit's held-out loss fall while the last exit,
+    /// the frozen model, keeps its loss; a run stopped after an epoch and resumed ends with the
+    /// uninterrupted run's heads.
+    func testDepthHeadTrainerTrainsHeadsWithALossAtEachEarlyExit() throws {
         var graph = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
         try PassManager(pipeline: "canonicalize,insert-exits{at=blocks seed=2}", verifyEach: true).run(&graph)
-        let info = try XCTUnwrap(graph.stageInfo)
         let data = syntheticQuadrants(64)
-        let trainer = try Trainer(network: try TrainableGraph(graph: graph, trainingOnly: Set(graph.depthHeadConstants())),
-                                  configuration: TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant(base: 0.05, warmupSteps: 0),
-                                                                       weightDecay: 0))
-        XCTAssertEqual(trainer.lossValues, [graph.outputs[0]])
-        trainer.lossValues = info.exits.dropLast().map(\.value)
-        trainer.forwardMode = .inference
+        let configuration = TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant(base: 0.5, warmupSteps: 0),
+                                                  momentum: 0.9, weightDecay: 0)
+        let probe = DepthHeadTrainer.probeBatch(data, Preprocessing())
+        XCTAssertEqual(probe.shape[0], 64)
+        let heads = try DepthHeadTrainer(graph: graph, configuration: configuration, probe: probe)
+        XCTAssertEqual(heads.exits.count, 2)
+        XCTAssertEqual(Set(heads.stepScale.keys), Set(graph.depthHeadConstants()))
+        for (name, factor) in heads.stepScale { XCTAssertTrue(factor > 0 && factor.isFinite, "\(name): \(factor)") }
+
+        // The step rule, computed independently: the features the first head's Gemm reads, on the probe.
+        let net = try TrainableGraph(graph: graph)
+        var rng = TrainingRNG(seed: 0)
+        let tape = try net.forward([graph.inputs[0].name: probe], mode: .inference, rng: &rng)
+        let reader = try XCTUnwrap(graph.nodes.first { $0.inputs.contains("exit1.fc.weight") })
+        let f = try net.value(try XCTUnwrap(reader.inputs.first { graph.constants[$0] == nil }), on: tape)
+        let meanSquare = f.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(f.shape[0]) + 1
+        XCTAssertEqual(Double(try XCTUnwrap(heads.stepScale["exit1.fc.weight"])), 2 * 1.9 / meanSquare, accuracy: 1e-6 * (2 * 1.9 / meanSquare))
+
         let before = try Evaluation.evaluateExits(graph, on: data, preprocessing: Preprocessing())
         XCTAssertEqual(before.count, 3)
         let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("heads-\(UUID().uuidString).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: ckpt) }
-        XCTAssertEqual(try trainer.fit(data, options: FitOptions(checkpoint: ckpt)), .finished)
-        let trained = try trainer.network.exportGraph()
+        XCTAssertEqual(try heads.runEpochs(data, options: FitOptions(checkpoint: ckpt)), .finished)
+        let trained = try heads.trainedGraph()
         let after = try Evaluation.evaluateExits(trained, on: data, preprocessing: Preprocessing())
         for e in 0..<2 { XCTAssertLessThan(after[e].loss, before[e].loss * 0.9, "exit \(e + 1): \(before[e].loss) → \(after[e].loss)") }
         XCTAssertEqual(after[2].loss, before[2].loss, accuracy: 1e-6)
-        let heads = Set(graph.depthHeadConstants())
-        for name in graph.constantNames where !heads.contains(name) {
+        let headNames = Set(graph.depthHeadConstants())
+        for name in graph.constantNames where !headNames.contains(name) {
             XCTAssertEqual(trained.constants[name], graph.constants[name], "'\(name)' is frozen")
+        }
+
+        // Stopped after the first epoch, resumed from its checkpoint by a new trainer: the same heads.
+        let stopped = try DepthHeadTrainer(graph: graph, configuration: configuration, probe: probe)
+        var steps = 0
+        XCTAssertEqual(try stopped.runEpochs(data, options: FitOptions(checkpoint: ckpt, shouldStop: { steps > 4 }), step: { _ in steps += 1 }),
+                       .stopped(epochsDone: 1))
+        let resumed = try DepthHeadTrainer(graph: graph, configuration: configuration, probe: probe)
+        XCTAssertEqual(try resumed.runEpochs(data, options: FitOptions(checkpoint: ckpt, resume: true)), .finished)
+        let again = try resumed.trainedGraph()
+        for name in headNames { XCTAssertEqual(again.constants[name], trained.constants[name], "'\(name)' after resume") }
+    }
+
+    /// A model without depth exits is refused with the command that makes them.
+    func testDepthHeadTrainerRefusesAModelWithoutDepthExits() throws {
+        var graph = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
+        try PassManager(pipeline: "canonicalize").run(&graph)
+        let data = syntheticQuadrants(16)
+        XCTAssertThrowsError(try DepthHeadTrainer(graph: graph, configuration: TrainingConfiguration(epochs: 1, batchSize: 16),
+                                                  probe: DepthHeadTrainer.probeBatch(data, Preprocessing()))) {
+            XCTAssertTrue("\($0)".contains("insert-exits{at=blocks}"), "\($0)")
         }
     }
 }

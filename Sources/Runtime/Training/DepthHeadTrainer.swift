@@ -1,6 +1,5 @@
 // DepthHeadTrainer: SDN's setting: a graph with depth exits trains its exit heads only, on the frozen backbone.
 import IR
-import Runtime
 
 /// Trains the heads of a graph with depth exits (`insert-exits{at=blocks}`) on its frozen
 /// backbone, as Shallow-Deep Networks train their internal classifiers: only
@@ -20,24 +19,32 @@ import Runtime
 /// E‖[f, 1]‖² / 2 (the bias's input is 1), and heavy-ball SGD with momentum μ is stable below
 /// 2(1 + μ) / L, so the head's gradient is scaled by 2(1 + μ) / E‖[f, 1]‖², half that bound,
 /// measured on a fixed batch. The schedule's rate multiplies it (base 1: the caller passes the
-/// schedule's shape, warm-up and cosine).
-final class DepthHeadTrainer {
-    let trainer: Trainer
+/// schedule's shape, warm-up and cosine; `s2dc train --heads-only --lr` is that multiple).
+///
+/// Used by `s2dc train --heads-only` and by `s2dc convert`'s SDN baseline.
+public final class DepthHeadTrainer {
+    /// The inner trainer: the heads as parameters, the optimizer, the step and epoch counters.
+    public let trainer: Trainer
     /// The early exits' values, in stage order.
-    let exits: [String]
+    public let exits: [String]
     /// Per head constant: the factor its gradient is scaled by (2(1 + μ) / E‖[f, 1]‖² of the layer reading it).
-    let stepScale: [String: Float]
+    public let stepScale: [String: Float]
 
-    /// `probe`: a fixed batch of images the features' scale is measured on (the same on every resume).
-    init(graph: Graph, configuration: TrainingConfiguration, probe: Tensor) throws {
-        guard let info = graph.stageInfo, info.axis == .depth, info.exits.count >= 2, let input = graph.inputs.first?.name else {
-            throw ConvertError("internal: heads-only training needs a graph with depth exits (insert-exits{at=blocks})")
+    /// `graph`: depth exits (`insert-exits{at=blocks}`), on an unsplit graph or on width stages,
+    /// each early exit ending in logits. `probe`: a fixed batch of images the features' scale is
+    /// measured on (the same on every resume; `probeBatch(_:_:)`).
+    public init(graph: Graph, configuration: TrainingConfiguration, probe: Tensor) throws {
+        guard let info = graph.stageInfo, info.exits.contains(where: { $0.block != nil }), let input = graph.inputs.first?.name else {
+            throw RuntimeError("heads-only training needs a model with depth exits (s2dc opt --passes='canonicalize,insert-exits{at=blocks}' -o model.s2dir)")
+        }
+        if let e = info.exits.first(where: { $0.score != .softmax }) {
+            throw RuntimeError("exit \(e.stage) ('\(e.value)') ends in a softmax; training needs logits (run strip-softmax before insert-exits)")
         }
         let heads = graph.depthHeadConstants()
-        guard !heads.isEmpty else { throw ConvertError("internal: the depth exits have no head constants") }
+        guard !heads.isEmpty else { throw RuntimeError("the depth exits of this model have no head constants to train") }
         let net = try TrainableGraph(graph: graph, trainingOnly: Set(heads))
         trainer = try Trainer(network: net, configuration: configuration)
-        exits = info.exits.dropLast().map(\.value)
+        exits = info.exits.filter { $0.block != nil }.map(\.value)
         var rng = TrainingRNG(seed: 0)  // unused: inference mode
         let tape = try net.forward([input: probe], mode: .inference, rng: &rng)
         var scale: [String: Float] = [:]
@@ -54,22 +61,28 @@ final class DepthHeadTrainer {
     }
 
     /// The graph with the trained heads.
-    func trainedGraph() throws -> Graph { try trainer.network.exportGraph() }
+    public func trainedGraph() throws -> Graph { try trainer.network.exportGraph() }
+
+    /// The probe batch: the first (up to) 256 images of `data`, with the evaluation preprocessing.
+    public static func probeBatch(_ data: Dataset, _ preprocessing: Preprocessing) -> Tensor {
+        var rng = TrainingRNG(seed: 0)  // evaluation preprocessing draws nothing
+        return data.batch(Array(0..<min(256, data.count)), preprocessing.evaluation, rng: &rng).images
+    }
 }
 
 extension DepthHeadTrainer: EpochTrainer {
-    var trainingConfiguration: TrainingConfiguration { trainer.configuration }
-    var epochsDone: Int {
+    public var trainingConfiguration: TrainingConfiguration { trainer.configuration }
+    public var epochsDone: Int {
         get { trainer.epochsDone }
         set { trainer.epochsDone = newValue }
     }
-    var stepsDone: Int { trainer.stepsDone }
-    var epochSeedSalt: UInt64 { 0x5D4 }
+    public var stepsDone: Int { trainer.stepsDone }
+    public var epochSeedSalt: UInt64 { 0x5D4 }
 
     /// One step; reports the mean loss over the early exits and the first exit's correct count.
-    func trainingStep(_ batch: Batch, learningRate: Float, progress: Double, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
+    public func trainingStep(_ batch: Batch, learningRate: Float, progress: Double, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
         let net = trainer.network
-        guard let input = net.graph.inputs.first?.name else { throw ConvertError("internal: the graph has no input") }
+        guard let input = net.graph.inputs.first?.name else { throw RuntimeError("internal: the graph has no input") }
         let tape = try net.forward([input: batch.images], mode: .inference, rng: &rng)
         var gradients: [String: Tensor] = [:], loss: Float = 0, correct = 0
         for (k, v) in exits.enumerated() {
@@ -92,6 +105,6 @@ extension DepthHeadTrainer: EpochTrainer {
         return (loss, correct)
     }
 
-    func saveCheckpoint(to path: String) throws { try Checkpoint.save(trainer, to: path) }
-    func loadCheckpoint(from path: String) throws { try Checkpoint.load(path, into: trainer) }
+    public func saveCheckpoint(to path: String) throws { try Checkpoint.save(trainer, to: path) }
+    public func loadCheckpoint(from path: String) throws { try Checkpoint.load(path, into: trainer) }
 }
