@@ -28,6 +28,7 @@ wall times. Needs torch, numpy and onnx (not the project's test venv: see the RE
 
 Usage: bench-peer-uniform.py [--model M.onnx] [--epochs E] [--pretrain-epochs P] [--budget 0.2]
        [--validation-fraction 0.1] [--seed 1] [--limit-train N] [--threads 2] [--json OUT.json]
+       [--save-pretrained M.onnx]   (with --epochs 0: pre-train, write the static model and stop)
 """
 import argparse
 import gzip
@@ -230,7 +231,27 @@ def import_onnx(path):
         if block.downsample is not None:
             load(block.downsample, f"{name}/downsample")
     net.fc.weight.data.copy_(w["fc.weight"]); net.fc.bias.data.copy_(w["fc.bias"])
+    net.onnx_names = ["stem"] + [f"{name}/{part}" for name, block in zip(names, net.blocks)
+                                 for part in ("conv1", "conv2") + (("downsample",) if block.downsample is not None else ())]
     return net
+
+
+def save_onnx(net, source, out):
+    """Writes `source` with its initializers replaced by the network's (static) weights, by name, so
+    that s2dc converts the very model this script pre-trained. Written beside `out`, then renamed."""
+    model = onnx.load(source)
+    layers = [net.stem] + [l for b in net.blocks for l in (b.conv1, b.conv2) + ((b.downsample,) if b.downsample is not None else ())]
+    values = {"fc.weight": net.fc.weight, "fc.bias": net.fc.bias}
+    for prefix, layer in zip(net.onnx_names, layers):
+        values[f"{prefix}.conv.weight"] = layer.conv.weight
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            values[f"{prefix}.bn.{p}"] = getattr(layer.bn, p)
+    for t in model.graph.initializer:
+        if t.name in values:
+            array = values[t.name].detach().numpy().astype(numpy_helper.to_array(t).dtype)
+            t.CopyFrom(numpy_helper.from_array(array, t.name))
+    onnx.save(model, out + ".partial")
+    os.replace(out + ".partial", out)
 
 
 # ---- training, calibration, evaluation --------------------------------------------------------
@@ -333,7 +354,10 @@ def main():
     ap.add_argument("--limit-train", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the figures as JSON here")
+    ap.add_argument("--save-pretrained", metavar="M.onnx", help="write the static model after pre-training (the input's layout)")
     args = ap.parse_args()
+    if args.epochs < 0 or args.pretrain_epochs < 0:
+        sys.exit("bench-peer-uniform: --epochs and --pretrain-epochs must be >= 0")
     if not 0 < args.budget <= 1:
         sys.exit("bench-peer-uniform: --budget must be in (0, 1]")
     torch.set_num_threads(args.threads)
@@ -367,6 +391,11 @@ def main():
     conf, pred = exit_outputs(net, x_te)
     static_acc = float((pred[2] == y_te.numpy()).mean())
     log(f"static model: test accuracy {static_acc:.4f}")
+    if args.save_pretrained:
+        save_onnx(net, path, args.save_pretrained)
+        log(f"wrote the static model to {args.save_pretrained}")
+    if args.epochs == 0:
+        return
 
     set_masks(net, True)
     start = time.time()

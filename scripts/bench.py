@@ -49,13 +49,17 @@ torch comes from the bench venv (scripts/bench-requirements.txt); without it s2d
 
 Peer (only with `--only peer`, since it trains for minutes to hours): issue 15's PyTorch peer, the
 fixed uniform partition (0.25, 0.5) of the ResNet-20 bench model written by hand in PyTorch
-(scripts/bench-peer-uniform.py), trained --peer-epochs epochs; prints its test accuracy at its mean
-MACs and its wall time. Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
+(scripts/bench-peer-uniform.py), trained --peer-epochs epochs, beside `s2dc convert` on the same
+static model (the peer's pre-trained weights with --peer-pretrain-epochs) with as many epochs in all
+(supernet + 2 of fine-tuning), the same validation split and budget 0.2: test accuracy at mean MACs
+and wall time of each, and convert's baselines.
+Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
 
 Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--train-steps N]
                 [--dynamic-images N]
                 [--only import|runtime|backend|dynamic|canonicalize|training|peer]
                 [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
+                [--peer-train-images N]
 """
 import argparse
 import os
@@ -563,14 +567,24 @@ def bench_training(s2dc, work, repeat, steps=12):
             print(f"  torch {version}; load average {os.getloadavg()[0]:.1f} at the end")
 
 
-def bench_peer(work, python, epochs, pretrain, model):
+def bench_peer(s2dc, work, python, epochs, pretrain, model, train_images=None, finetune=2):
+    """Issue 15's peer beside `s2dc convert`: the PyTorch uniform partition trained `epochs` epochs,
+    and convert on the very same static model (the peer's pre-trained weights when `pretrain` > 0)
+    with as many epochs in all (supernet epochs - finetune, then `finetune` epochs of the chosen
+    configuration alone), the same validation split (5000 images, seed 0) and budget 0.2."""
     if not python:
         sys.exit("bench: the peer section needs a Python with torch: --torch-python or S2DC_TORCH_PYTHON")
+    if epochs < 2:
+        sys.exit("bench: --peer-epochs must be at least 2 (convert trains the supernet, then fine-tunes)")
+    os.makedirs(work, exist_ok=True)
+    static = os.path.join(os.path.abspath(work), "peer-static.onnx")
     cmd = [python, os.path.join(HERE, "bench-peer-uniform.py"), "--epochs", str(epochs),
-           "--pretrain-epochs", str(pretrain), "--json", os.path.join(work, "peer.json")]
+           "--pretrain-epochs", str(pretrain), "--json", os.path.join(work, "peer.json"),
+           "--validation-fraction", str(5000 / 60000), "--seed", "0", "--save-pretrained", static]
     if model:
         cmd += ["--model", model]
-    os.makedirs(work, exist_ok=True)
+    if train_images:
+        cmd += ["--limit-train", str(train_images)]
     print(f"peer: PyTorch uniform partition (0.25, 0.5), {epochs} epochs from the model's weights "
           f"({pretrain} static pre-training epochs), 2 threads", flush=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -579,7 +593,41 @@ def bench_peer(work, python, epochs, pretrain, model):
     for line in proc.stdout.splitlines():
         if line.startswith(("static model", "PyTorch peer", "thresholds", "exit ", "  1", "  2", "  3")):
             print("  " + line)
-    print("  s2dc convert's figure at the same epochs goes beside this one once `s2dc convert` exists")
+    import json
+    with open(os.path.join(work, "peer.json")) as f:
+        peer = json.load(f)
+
+    out = os.path.join(os.path.abspath(work), "peer-convert")
+    supernet_epochs, finetune = epochs - min(finetune, epochs - 1), min(finetune, epochs - 1)
+    convert = [s2dc, "convert", static, "--data", "fashion-mnist", "--budget", "0.2", "-o", out,
+               "--epochs", str(supernet_epochs), "--finetune-epochs", str(finetune), "--validation-size", "5000", "--seed", "0"] + (["--train-images", str(train_images)] if train_images else [])
+    if os.path.exists(out):  # the peer has just re-trained the static model: start afresh
+        subprocess.run(["rm", "-rf", out], check=True)
+    print(f"s2dc convert on the same static model: {supernet_epochs} supernet + {finetune} fine-tuning epochs", flush=True)
+    start = time.time()
+    proc = subprocess.run(convert, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seconds = time.time() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(convert)} failed:\n{proc.stdout}")
+    with open(os.path.join(out, "report.json")) as f:
+        report = json.load(f)
+    macs = report["static_model"]["macs"]
+    origin = f"pre-trained {pretrain} ep in PyTorch" if pretrain else os.path.basename(model or "resnet20.onnx")
+    rows = [(f"static model ({origin})", report["static_model"]["test_accuracy"], 1.0, None),
+            (f"PyTorch peer, uniform 0.25/0.5, {epochs} ep", peer["accuracy"], peer["mean_macs_fraction"], peer["timings"]["train_s"]),
+            ("s2dc convert, searched (dynamic C)", report["dynamic_model"]["test_accuracy"],
+             report["dynamic_model"]["mean_macs"] / macs, sum(p["seconds"] for p in report["phases"]))]
+    rows += [(f"s2dc baseline: {b['name']}", b["test_accuracy"], b["mean_macs"] / macs, None)
+             for b in report["baselines"] if not b.get("not_run")]
+    print(f"  {'model':<44} {'test accuracy':>13} {'mean MACs':>10} {'wall time':>10}")
+    for name, acc, frac, secs in rows:
+        wall = f"{secs / 60:.1f} min" if secs is not None else "-"
+        print(f"  {name:<44} {100 * acc:12.2f}% {100 * frac:9.1f}% {wall:>10}")
+    for b in report["baselines"]:
+        if b.get("not_run"):
+            print(f"  s2dc baseline: {b['name']}: not run ({b['not_run']})")
+    print(f"  s2dc - peer: {100 * (rows[2][1] - rows[1][1]):+.2f} pt at {100 * rows[2][2]:.1f}% vs {100 * rows[1][2]:.1f}% of static MACs; "
+          f"convert's wall time {seconds / 60:.1f} min this call (phases in {out}/report.json)")
 
 
 def main():
@@ -595,6 +643,7 @@ def main():
     parser.add_argument("--peer-epochs", type=int, default=4)
     parser.add_argument("--peer-pretrain-epochs", type=int, default=0)
     parser.add_argument("--peer-model", help="ONNX model for the peer (default: the bench ResNet-20)")
+    parser.add_argument("--peer-train-images", type=int, help="train the peer and convert on the first N training images only")
     args = parser.parse_args()
     s2dc = os.path.abspath(args.s2dc)
     if args.only in (None, "import"):
@@ -610,7 +659,8 @@ def main():
     if args.only in (None, "training"):
         bench_training(s2dc, args.work, args.repeat, max(1, args.train_steps))
     if args.only == "peer":  # never in the default run: it trains for a long time
-        bench_peer(args.work, args.torch_python, args.peer_epochs, args.peer_pretrain_epochs, args.peer_model)
+        bench_peer(s2dc, args.work, args.torch_python, args.peer_epochs, args.peer_pretrain_epochs, args.peer_model,
+                   args.peer_train_images)
 
 
 if __name__ == "__main__":
