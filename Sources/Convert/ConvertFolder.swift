@@ -1,5 +1,6 @@
 // ConvertFolder: OUT/'s layout (one artifact per phase), atomic writes and the phase-done markers --resume reads.
 import Foundation
+import IR
 import Runtime
 
 /// The phases of a convert run, in order.
@@ -100,22 +101,5 @@ public struct ConvertFolder: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try encoder.encode(value), to: path)
-    }
-}
-
-/// Writes `data` to a temporary file beside `path` and renames it over `path`: a reader, or a
-/// run killed mid-write, never sees half a file.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let temp = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-    do {
-        try data.write(to: URL(fileURLWithPath: temp))
-    } catch {
-        unlink(temp)
-        throw ConvertError("\(path): cannot be written: \(error.localizedDescription)")
-    }
-    if rename(temp, path) != 0 {
-        let code = errno
-        unlink(temp)
-        throw ConvertError("\(path): cannot be written: \(String(cString: strerror(code)))")
     }
 }

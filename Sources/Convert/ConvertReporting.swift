@@ -1,5 +1,6 @@
 // ConvertReporting: the report phase: report.json, pareto.svg, exits.svg and the summary table from the phases' artifacts.
 import Foundation
+import IR
 import Report
 import Search
 

@@ -1,5 +1,6 @@
 // EmittedCTiming: compiles emitted C with a small harness (cc -O3) and times it over the test images.
 import Foundation
+import IR
 
 /// Latency of emitted C, measured by running it: a harness reads the preprocessed test images
 /// from a file, calls the model once per image (after a warm-up over the first few), times the

@@ -49,33 +49,6 @@ public enum ONNXExporter {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it over `path`.
-public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let temp = path + ".tmp-\(getpid())"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw ONNXError(file: path, "cannot create \(temp): \(errnoText())") }
-    var written = 0
-    var failure: Int32 = 0
-    bytes.withUnsafeBytes { buffer in
-        while written < buffer.count {
-            let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-            written += n
-        }
-    }
-    if failure == 0 && fsync(fd) != 0 { failure = errno }
-    if close(fd) != 0 && failure == 0 { failure = errno }
-    if failure == 0 && rename(temp, path) != 0 { failure = errno }
-    if failure != 0 {
-        unlink(temp)
-        throw ONNXError(file: path, "cannot write: \(errnoText(failure))")
-    }
-}
-
 /// ONNX TensorProto.DataType values used here.
 enum DataType {
     static let float = 1

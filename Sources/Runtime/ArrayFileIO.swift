@@ -1,5 +1,6 @@
 // ArrayFileIO: whole-file reads and writes for NPY and NPZ, with errors that name the file.
 import Foundation
+import IR
 
 /// Reads a whole file, or throws a `RuntimeError` saying why not (missing, not a regular file, unreadable).
 func readFileBytes(_ path: String) throws -> [UInt8] {
@@ -14,13 +15,7 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
 /// is checked first, so the usual mistakes (a folder, a missing folder) get a message that says so.
 func writeFileBytes(_ bytes: [UInt8], to path: String) throws {
     try FilePaths.requireWritableFile(path, what: "the array file")
-    do {
-        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        // What is left (a full disk, a race) is rarer; Foundation's POSIX cause is the useful part.
-        let cause = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
-        throw RuntimeError.file(path, "cannot be written: \(cause ?? error.localizedDescription)")
-    }
+    try writeAtomically(bytes, to: path)
 }
 
 /// Little-endian reads from a byte array with bounds checks, for binary headers from files that

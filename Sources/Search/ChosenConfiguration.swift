@@ -1,5 +1,6 @@
 // ChosenConfiguration: the configuration file `s2dc search` writes (boundaries in channels, reuse, thresholds, scores).
 import Foundation
+import IR
 import Runtime
 
 /// The file `s2dc search -o config.json` writes and `materialize{config=FILE}` reads. Its

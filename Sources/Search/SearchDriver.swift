@@ -1,5 +1,6 @@
 // SearchDriver: runs a strategy against an evaluator with calibration, progress, checkpoints and resume.
 import Foundation
+import IR
 
 /// What the search evaluates candidates with: the supernet adapter implements it (BN
 /// recalibration for the configuration + one pass over the validation split giving every exit).
@@ -261,24 +262,5 @@ public struct SearchDriver {
             throw SearchError("checkpoint \(path) was written by a different search (\(mismatches.joined(separator: ", ")))")
         }
         return saved.evaluations
-    }
-}
-
-/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader
-/// (or a search killed mid-write) never sees half a file.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let temp = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-    do {
-        try data.write(to: URL(fileURLWithPath: temp))
-        if rename(temp, path) != 0 {
-            let code = errno
-            unlink(temp)
-            throw SearchError("\(path): cannot be written: \(String(cString: strerror(code)))")
-        }
-    } catch let e as SearchError {
-        throw e
-    } catch {
-        unlink(temp)
-        throw SearchError("\(path): cannot be written: \(error.localizedDescription)")
     }
 }
