@@ -93,7 +93,7 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Do not compile and time the emitted C (the latency column stays empty).")
     var noLatency = false
 
-    @OptionGroup var dataOptions: ConvertDataOptions
+    @OptionGroup var dataOptions: NormalizationOptions
 
     func validate() throws {
         guard ConvertTarget(rawValue: target) != nil else { throw ValidationError("--target must be c, swift or onnx, got '\(target)'") }
@@ -119,7 +119,8 @@ struct ConvertCommand: ParsableCommand {
         s.bins = bins
         s.baselines = !noBaselines
         s.latency = !noLatency
-        (s.mean, s.std) = try dataOptions.normalization()
+        let pre = try dataOptions.preprocessing()
+        (s.mean, s.std) = (pre.mean, pre.std)
         s.threads = dataOptions.threads
         return s
     }
@@ -167,22 +168,6 @@ struct ConvertCommand: ParsableCommand {
             print(SummaryTable.render(report), terminator: "")
             print("report: \(output)/report.json, \(output)/pareto.svg, \(output)/exits.svg; code: \(output)/code/")
         }
-    }
-}
-
-/// Per-channel normalization and threads (as `s2dc train`'s DataOptions, without --data).
-struct ConvertDataOptions: ParsableArguments {
-    @Option(help: "Per-channel mean subtracted after scaling uint8 pixels to [0, 1] (comma-separated).")
-    var mean = "0"
-
-    @Option(help: "Per-channel standard deviation divided by after the mean (comma-separated).")
-    var std = "1"
-
-    @Option(help: "Threads OpenBLAS may use.")
-    var threads = 2
-
-    func normalization() throws -> ([Float], [Float]) {
-        (try commaSeparatedFloats(mean, flag: "--mean"), try commaSeparatedFloats(std, flag: "--std"))
     }
 }
 

@@ -10,6 +10,17 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Dataset: fashion-mnist, mnist, a directory of IDX files, or an .npz (x_train, y_train, x_test, y_test).")
     var data = "fashion-mnist"
 
+    @OptionGroup var normalization: NormalizationOptions
+
+    /// Threads OpenBLAS may use.
+    var threads: Int { normalization.threads }
+
+    func preprocessing() throws -> Preprocessing { try normalization.preprocessing() }
+}
+
+/// How images are normalized and how many threads run (`--mean`, `--std`, `--threads`): the part
+/// of the data options that `convert`, whose `--data` is required, shares with the others.
+struct NormalizationOptions: ParsableArguments {
     @Option(help: "Per-channel mean subtracted after scaling uint8 pixels to [0, 1] (comma-separated).")
     var mean = "0"
 
