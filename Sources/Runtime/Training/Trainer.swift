@@ -58,20 +58,11 @@ public final class Trainer {
     public var epochsDone = 0
     /// Optimizer steps taken.
     public var stepsDone = 0
-    /// The values a cross-entropy against the labels is taken at, their gradients summed (default:
-    /// the first output). Depth heads on a frozen backbone take one at each early exit (SDN); a
-    /// step then reports the mean loss, and the accuracy of the last value listed.
-    public var lossValues: [String]
-    /// How forward passes run BatchNormalization and Dropout: `.inference` keeps a frozen
-    /// backbone's running statistics as they are (default `.training`).
-    public var forwardMode: TrainableGraph.Mode = .training
-
     public init(network: TrainableGraph, configuration: TrainingConfiguration) throws {
-        guard network.graph.inputs.count == 1, let output = network.graph.outputs.first else {
+        guard network.graph.inputs.count == 1, !network.graph.outputs.isEmpty else {
             throw RuntimeError("training needs a model with one input (images) and logits as its first output")
         }
         self.network = network
-        lossValues = [output]
         self.configuration = configuration
         self.optimizer = SGD(momentum: configuration.momentum, nesterov: configuration.nesterov,
                              weightDecay: configuration.weightDecay)
@@ -80,19 +71,14 @@ public final class Trainer {
     /// One optimizer step on a batch; returns (mean loss, correct count).
     public func step(_ batch: Batch, learningRate: Float, rng: inout TrainingRNG) throws -> (loss: Float, correct: Int) {
         let input = network.graph.inputs[0].name
-        let tape = try network.forward([input: batch.images], mode: forwardMode, rng: &rng)
+        let tape = try network.forward([input: batch.images], mode: .training, rng: &rng)
         let profile = network.profile
-        var outputGradients: [String: Tensor] = [:]
-        var lossSum: Float = 0, correct = 0
-        for value in lossValues {
-            let logits = try network.value(value, on: tape)
-            let loss = try profile?.time("loss") {
-                try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
-            } ?? Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
-            outputGradients[value] = loss.gradient
-            lossSum += loss.loss
-            correct = Losses.correctCount(logits: logits, labels: batch.labels)
-        }
+        let output = network.graph.outputs[0]
+        let logits = try network.value(output, on: tape)
+        let loss = try profile?.time("loss") {
+            try Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
+        } ?? Losses.softmaxCrossEntropy(logits: logits, labels: batch.labels, smoothing: configuration.labelSmoothing)
+        let outputGradients = [output: loss.gradient]
         let grads = try network.backward(tape, outputGradients: outputGradients)
         if let profile {
             profile.time("sgd") { optimizer.step(&network.parameters, gradients: grads, lr: learningRate) }
@@ -101,7 +87,7 @@ public final class Trainer {
             optimizer.step(&network.parameters, gradients: grads, lr: learningRate)
         }
         stepsDone += 1
-        return (lossSum / Float(max(1, lossValues.count)), correct)
+        return (loss.loss, Losses.correctCount(logits: logits, labels: batch.labels))
     }
 }
 
