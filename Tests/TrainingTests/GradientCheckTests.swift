@@ -36,10 +36,15 @@ final class GradientCheckTests: XCTestCase {
     }
     func testConvDepthwiseWidePlanes() throws {
         // Planes wide enough for the flat kernel's eight-lane loops, stride 1 and 2.
-        try checkGradients(try convCase(x: [2, 3, 9, 11], w: [3, 1, 3, 3],
-                                        ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1], group: 3)))
-        try checkGradients(try convCase(x: [2, 2, 12, 13], w: [2, 1, 3, 3],
+        try checkGradients(try convCase(x: [2, 2, 9, 11], w: [2, 1, 3, 3],
+                                        ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1], group: 2)))
+        try checkGradients(try convCase(x: [1, 2, 12, 13], w: [2, 1, 3, 3],
                                         ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 2)))
+    }
+    func testConvPointwiseLargePlanes() throws {
+        // 14×14 planes: the in-place pointwise backward (no im2col), grouped and not.
+        try checkGradients(try convCase(x: [1, 2, 14, 14], w: [3, 2, 1, 1], ConvAttributes(kernel: [1, 1])))
+        try checkGradients(try convCase(x: [1, 2, 14, 14], w: [2, 1, 1, 1], bias: false, ConvAttributes(kernel: [1, 1], group: 2)))
     }
     func testConvPointwiseNoBias() throws {
         try checkGradients(try convCase(x: [3, 4, 3, 3], w: [5, 4, 1, 1], bias: false, ConvAttributes(kernel: [1, 1])))

@@ -69,6 +69,12 @@ enum ConvGradients {
                 : depthwiseBackward(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
             return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
         }
+        if g.kernelH * g.kernelW == 1, g.strideH == 1, g.strideW == 1, g.padTop == 0, g.padLeft == 0,
+           g.outHeight == g.height, g.outWidth == g.width, pixels >= minimumPointwisePixels {
+            let r = pointwiseBackward(x: x, weight: weight, dy: dy, group: group, pixels: pixels,
+                                      needInput: needInput, needWeight: needWeight)
+            return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
+        }
         var dxByConv: Tensor? = nil
         if needInput, let t = inputGradientByConv(dy: dy, weight: weight, attributes: a, inputShape: x.shape) {
             dxByConv = t
@@ -145,6 +151,58 @@ enum ConvGradients {
         } } } } }
         return (dxByConv ?? (needInput ? Tensor(shape: x.shape, scalars: dx) : nil),
                 needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+    }
+
+    /// Planes at least this large take `pointwiseBackward` (smaller ones gain more from batching
+    /// images into one wider GEMM than they lose to the copies).
+    static let minimumPointwisePixels = 196
+
+    /// A 1×1, stride-1, unpadded convolution's gradients straight from the NCHW planes: each image's
+    /// planes are already its im2col matrix, so dW += dY·Xᵀ reads them in place and dX = Wᵀ·dY is
+    /// written in place, without im2col, col2im or gathering. The batch is split between the
+    /// threads as in `backward`: partial weight gradients summed in part order.
+    static func pointwiseBackward(x: Tensor, weight: Tensor, dy: Tensor, group: Int, pixels: Int,
+                                  needInput: Bool, needWeight: Bool) -> (dx: [Float]?, dw: [Float]?) {
+        let n = x.shape[0], cin = x.shape[1], cout = dy.shape[1]
+        let cg = cin / group, coutg = cout / group
+        let parts = Parallel.parts(n)
+        var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
+        var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: needWeight ? (parts - 1) * weight.count : 0)
+        partials.initialize(repeating: 0, count: needWeight ? (parts - 1) * weight.count : 0)
+        defer { partials.deallocate() }
+        x.scalars.withUnsafeBufferPointer { xb in
+        weight.scalars.withUnsafeBufferPointer { wb in
+        dy.scalars.withUnsafeBufferPointer { db in
+        dw.withUnsafeMutableBufferPointer { dwb in
+        dx.withUnsafeMutableBufferPointer { dxb in
+            guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
+            Parallel.forEach(n) { part, images in
+                let dwPart = part == 0 ? dwb.baseAddress : partials + (part - 1) * weight.count
+                for i in images {
+                    for gi in 0..<group {
+                        let d = dp + (i * cout + gi * coutg) * pixels
+                        if needWeight, let dwp = dwPart {
+                            // dW[g] += dY[g] · Xᵀ
+                            sgemm(transB: true, m: coutg, n: cg, k: pixels, a: d, lda: pixels,
+                                  b: xp + (i * cin + gi * cg) * pixels, ldb: pixels, beta: 1, c: dwp + gi * coutg * cg, ldc: cg)
+                        }
+                        if needInput, let dxp = dxb.baseAddress {
+                            // dX[g] = W[g]ᵀ · dY[g]
+                            sgemm(transA: true, m: cg, n: pixels, k: coutg, a: wp + gi * coutg * cg, lda: cg, b: d, ldb: pixels,
+                                  c: dxp + (i * cin + gi * cg) * pixels, ldc: pixels)
+                        }
+                    }
+                }
+            }
+            if needWeight, let dwp = dwb.baseAddress {
+                for part in 1..<max(1, parts) {
+                    let src = partials + (part - 1) * weight.count
+                    for j in 0..<weight.count { dwp[j] += src[j] }
+                }
+            }
+        } } } } }
+        return (needInput ? dx : nil, needWeight ? dw : nil)
     }
 
     /// The input gradient of a stride-1, undilated, ungrouped 2-D convolution with a kernel larger
