@@ -105,11 +105,6 @@ private func depthwisePlane(_ p: UnsafePointer<Float>, padW: Int, weights: Unsaf
     if fused == nil { activation.apply(UnsafeMutableBufferPointer(start: dst, count: g.outPixels)) }
 }
 
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
 /// Elements 0, 2, …, 14 from `p` (the taps of eight stride-2 outputs).
 @inline(__always)
 private func load8even(_ p: UnsafePointer<Float>) -> SIMD8<Float> {

@@ -6,3 +6,15 @@
 /// `Kernels.execute(_:_:)` (in KernelDispatch.swift) runs any IR op; the per-family functions are
 /// public so that later parts (training, search) can call one kernel directly.
 public enum Kernels {}
+
+/// Eight floats from `p` (any alignment).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `p` (any alignment).
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}

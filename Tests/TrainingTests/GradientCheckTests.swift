@@ -34,6 +34,18 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients(try convCase(x: [2, 3, 6, 6], w: [3, 1, 3, 3],
                                         ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 3)))
     }
+    func testConvDepthwiseWidePlanes() throws {
+        // Planes wide enough for the flat kernel's eight-lane loops, stride 1 and 2.
+        try checkGradients(try convCase(x: [2, 2, 9, 11], w: [2, 1, 3, 3],
+                                        ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1], group: 2)))
+        try checkGradients(try convCase(x: [1, 2, 12, 13], w: [2, 1, 3, 3],
+                                        ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 2)))
+    }
+    func testConvPointwiseLargePlanes() throws {
+        // 14×14 planes: the in-place pointwise backward (no im2col), grouped and not.
+        try checkGradients(try convCase(x: [1, 2, 14, 14], w: [3, 2, 1, 1], ConvAttributes(kernel: [1, 1])))
+        try checkGradients(try convCase(x: [1, 2, 14, 14], w: [2, 1, 1, 1], bias: false, ConvAttributes(kernel: [1, 1], group: 2)))
+    }
     func testConvPointwiseNoBias() throws {
         try checkGradients(try convCase(x: [3, 4, 3, 3], w: [5, 4, 1, 1], bias: false, ConvAttributes(kernel: [1, 1])))
     }
@@ -271,6 +283,64 @@ final class GradientCheckTests: XCTestCase {
             let p = Ref.globalAveragePool(s)
             return Ref.gemm(R64([3, 4], p.v), v["fw"]!, v["fb"], GemmAttributes(transB: true), out: [3, 5])
         })
+    }
+
+    // MARK: BatchNormalization with the activation it alone feeds (masked in its backward)
+
+    /// x → BatchNormalization → `op` (→ Identity first when `identity`, so nothing is fused).
+    private func batchNormActivationGraph(_ op: Op, identity: Bool = false, plane: Int = 5) throws -> (Graph, Tensor) {
+        var g = Graph()
+        // 5×5 planes: 25 elements, three vectors of eight and a scalar tail per plane.
+        let x = values([3, 2, plane, plane], seed: 70, lo: -2, hi: 3)
+        try g.addInput("x", type: x.type)
+        try g.addConstant("s", values([2], seed: 71, lo: 0.5, hi: 1.5))
+        try g.addConstant("b", values([2], seed: 72, lo: -0.3, hi: 0.3))
+        try g.addConstant("m", Tensor(shape: [2], repeating: 0))
+        try g.addConstant("v", Tensor(shape: [2], repeating: 1))
+        var bn = try g.append(.batchNormalization(epsilon: 1e-5), ["x", "s", "b", "m", "v"], name: "bn")
+        if identity { bn = try g.append(.identity, [bn], name: "id") }
+        let y = try g.append(op, [bn], name: "act")
+        try g.setOutputs([y])
+        return (g, x)
+    }
+
+    func testBatchNormReluGradients() throws {
+        let (g, x) = try batchNormActivationGraph(.relu)
+        try checkGradients(GradientCase(graph: g, inputs: ["x": x]) { v in
+            let bn = Ref.batchNormTraining(v["x"]!, v["s"]!, v["b"]!, eps: 1e-5)
+            return R64(bn.shape, bn.v.map { Ref.act(.relu, $0) })
+        })
+    }
+
+    func testBatchNormClipGradients() throws {
+        let clip = Op.clip(min: -0.5, max: 0.8)
+        let (g, x) = try batchNormActivationGraph(clip)
+        try checkGradients(GradientCase(graph: g, inputs: ["x": x]) { v in
+            let bn = Ref.batchNormTraining(v["x"]!, v["s"]!, v["b"]!, eps: 1e-5)
+            return R64(bn.shape, bn.v.map { Ref.act(clip, $0) })
+        })
+    }
+
+    /// The activation's mask applied inside BatchNormalization's backward gives the very floats
+    /// of the activation's own backward followed by BatchNormalization's.
+    func testMaskedBatchNormBackwardEqualsSeparateBackward() throws {
+        for op in [Op.relu, .clip(min: -0.5, max: 0.8)] {
+            for plane in [5, 8] {
+                var grads: [[String: Tensor]] = []
+                for identity in [false, true] {
+                    let (g, x) = try batchNormActivationGraph(op, identity: identity, plane: plane)
+                    let net = try TrainableGraph(graph: g)
+                    var rng = TrainingRNG(seed: 1)
+                    let tape = try net.forward(["x": x], mode: .training, rng: &rng)
+                    let y = try net.value(g.outputs[0], on: tape)
+                    let dy = values(y.shape, seed: 73)
+                    grads.append(try net.backward(tape, outputGradients: [g.outputs[0]: dy], inputs: ["x"]))
+                }
+                for name in ["x", "s", "b"] {
+                    XCTAssertEqual(grads[0][name]?.scalars, grads[1][name]?.scalars, "\(op) \(plane)×\(plane): gradient of \(name)")
+                }
+            }
+        }
     }
 
     func testUnsupportedOpIsNamed() throws {

@@ -31,19 +31,25 @@ enum BatchNormTraining {
                     Parallel.forEach(c, grain: plane * n >= 4096 ? 1 : c) { _, channels in
                         for ch in channels {
                             // Float sums per plane, Double across planes: a 128×28×28 channel has 100k elements.
+                            // Eight Float lanes per plane (a chain of scalar adds would not vectorize).
                             var s = 0.0
                             for i in 0..<n {
                                 let row = base + (i * c + ch) * plane
-                                var r: Float = 0
-                                for p in 0..<plane { r += row[p] }
+                                var lanes = SIMD8<Float>(), p = 0
+                                while p + 8 <= plane { lanes += load8(row + p); p += 8 }
+                                var r = lanes.sum()
+                                while p < plane { r += row[p]; p += 1 }
                                 s += Double(r)
                             }
                             let mu = s / m, muf = Float(mu)
                             var v = 0.0
                             for i in 0..<n {
                                 let row = base + (i * c + ch) * plane
-                                var r: Float = 0
-                                for p in 0..<plane { let d = row[p] - muf; r += d * d }
+                                var lanes = SIMD8<Float>(), p = 0
+                                let mv = SIMD8<Float>(repeating: muf)
+                                while p + 8 <= plane { let d = load8(row + p) - mv; lanes += d * d; p += 8 }
+                                var r = lanes.sum()
+                                while p < plane { let d = row[p] - muf; r += d * d; p += 1 }
                                 v += Double(r)
                             }
                             v /= m
@@ -71,10 +77,17 @@ enum BatchNormTraining {
 
     /// dx = scale·invStd/M · (M·dy − Σdy − xhat·Σ(dy·xhat)); dscale = Σ dy·xhat; dbias = Σ dy.
     /// Per channel, split over `Parallel`'s threads like the forward pass.
-    static func backward(dy: Tensor, xhat: Tensor, invStd: [Float], scale: Tensor) -> (dx: Tensor, dscale: Tensor, dbias: Tensor) {
+    ///
+    /// With `activation`, the BatchNormalization's only reader is that activation and `dy` is the
+    /// gradient of the activation's output: its mask is applied here, on the output recomputed as
+    /// scale·xhat + bias exactly as the forward computed it, so the result equals the activation's
+    /// backward followed by this one, without writing and rereading the masked gradient.
+    static func backward(dy: Tensor, xhat: Tensor, invStd: [Float], scale: Tensor, bias: Tensor? = nil,
+                         activation: ActivationMask? = nil) -> (dx: Tensor, dscale: Tensor, dbias: Tensor) {
         let n = dy.shape[0], c = dy.shape.count > 1 ? dy.shape[1] : 1
         let plane = dy.shape.dropFirst(2).reduce(1, *)
         let m = Float(max(1, n * plane))
+        let mask = bias == nil ? nil : activation
         var dscale = [Float](repeating: 0, count: c), dbias = dscale
         let dx = Tensor.filled(shape: dy.shape) { o in
             dy.scalars.withUnsafeBufferPointer { d in
@@ -82,26 +95,54 @@ enum BatchNormTraining {
             dscale.withUnsafeMutableBufferPointer { dsp in
             dbias.withUnsafeMutableBufferPointer { dbp in
             scale.scalars.withUnsafeBufferPointer { g in
+            (bias?.scalars ?? []).withUnsafeBufferPointer { b in
+                guard let db = d.baseAddress, let hb = h.baseAddress, let ob = o.baseAddress else { return }
                 Parallel.forEach(c, grain: plane * n >= 4096 ? 1 : c) { _, channels in
                     for ch in channels {
+                        let gc = g[ch], bc = mask == nil ? 0 : b[ch]
+                        let gv = SIMD8<Float>(repeating: gc), bv = SIMD8<Float>(repeating: bc)
+                        // The gradient of BatchNormalization's output at one element (or eight).
+                        @inline(__always) func grad(_ p: UnsafePointer<Float>, _ hv: SIMD8<Float>) -> SIMD8<Float> {
+                            guard let mask else { return load8(p) }
+                            return mask.apply(gv * hv + bv, load8(p))
+                        }
+                        @inline(__always) func grad(_ dv: Float, _ hv: Float) -> Float {
+                            guard let mask else { return dv }
+                            return mask.apply(gc * hv + bc, dv)
+                        }
                         var sg = 0.0, sb = 0.0
                         for i in 0..<n {
                             let row = (i * c + ch) * plane
-                            var rg: Float = 0, rb: Float = 0
-                            for p in 0..<plane { rb += d[row + p]; rg += d[row + p] * h[row + p] }
+                            let dr = db + row, hr = hb + row
+                            var lb = SIMD8<Float>(), lg = SIMD8<Float>(), p = 0
+                            while p + 8 <= plane {
+                                let hv = load8(hr + p), dv = grad(dr + p, hv)
+                                lb += dv; lg += dv * hv; p += 8
+                            }
+                            var rb = lb.sum(), rg = lg.sum()
+                            while p < plane { let dv = grad(dr[p], hr[p]); rb += dv; rg += dv * hr[p]; p += 1 }
                             sb += Double(rb); sg += Double(rg)
                         }
                         let sgf = Float(sg), sbf = Float(sb)
                         dsp[ch] = sgf
                         dbp[ch] = sbf
-                        let k = g[ch] * invStd[ch] / m
+                        let k = gc * invStd[ch] / m
+                        let kv = SIMD8<Float>(repeating: k), mv = SIMD8<Float>(repeating: m)
+                        let sbv = SIMD8<Float>(repeating: sbf), sgv = SIMD8<Float>(repeating: sgf)
                         for i in 0..<n {
                             let row = (i * c + ch) * plane
-                            for p in 0..<plane { o[row + p] = k * (m * d[row + p] - sbf - h[row + p] * sgf) }
+                            let dr = db + row, hr = hb + row, or = ob + row
+                            var p = 0
+                            while p + 8 <= plane {
+                                let hv = load8(hr + p)
+                                store8(kv * (mv * grad(dr + p, hv) - sbv - hv * sgv), or + p)
+                                p += 8
+                            }
+                            while p < plane { or[p] = k * (m * grad(dr[p], hr[p]) - sbf - hr[p] * sgf); p += 1 }
                         }
                     }
                 }
-            } } } } }
+            } } } } } }
         }
         return (dx, Tensor(shape: [c], scalars: dscale), Tensor(shape: [c], scalars: dbias))
     }

@@ -64,7 +64,15 @@ enum ConvGradients {
                     needWeight ? Tensor(shape: weight.shape, repeating: 0) : nil, db)
         }
         if group == cin && group == cout && a.dilations.allSatisfy({ $0 == 1 }) {
-            let r = depthwiseBackward(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
+            let r = g.strideH == g.strideW && g.strideW <= 2
+                ? depthwiseBackwardFlat(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
+                : depthwiseBackward(x: x, weight: weight, dy: dy, g, needInput: needInput, needWeight: needWeight)
+            return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
+        }
+        if g.kernelH * g.kernelW == 1, g.strideH == 1, g.strideW == 1, g.padTop == 0, g.padLeft == 0,
+           g.outHeight == g.height, g.outWidth == g.width, pixels >= minimumPointwisePixels {
+            let r = pointwiseBackward(x: x, weight: weight, dy: dy, group: group, pixels: pixels,
+                                      needInput: needInput, needWeight: needWeight)
             return (r.dx.map { Tensor(shape: x.shape, scalars: $0) }, r.dw.map { Tensor(shape: weight.shape, scalars: $0) }, db)
         }
         var dxByConv: Tensor? = nil
@@ -145,6 +153,58 @@ enum ConvGradients {
                 needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
     }
 
+    /// Planes at least this large take `pointwiseBackward` (smaller ones gain more from batching
+    /// images into one wider GEMM than they lose to the copies).
+    static let minimumPointwisePixels = 196
+
+    /// A 1×1, stride-1, unpadded convolution's gradients straight from the NCHW planes: each image's
+    /// planes are already its im2col matrix, so dW += dY·Xᵀ reads them in place and dX = Wᵀ·dY is
+    /// written in place, without im2col, col2im or gathering. The batch is split between the
+    /// threads as in `backward`: partial weight gradients summed in part order.
+    static func pointwiseBackward(x: Tensor, weight: Tensor, dy: Tensor, group: Int, pixels: Int,
+                                  needInput: Bool, needWeight: Bool) -> (dx: [Float]?, dw: [Float]?) {
+        let n = x.shape[0], cin = x.shape[1], cout = dy.shape[1]
+        let cg = cin / group, coutg = cout / group
+        let parts = Parallel.parts(n)
+        var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
+        var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: needWeight ? (parts - 1) * weight.count : 0)
+        partials.initialize(repeating: 0, count: needWeight ? (parts - 1) * weight.count : 0)
+        defer { partials.deallocate() }
+        x.scalars.withUnsafeBufferPointer { xb in
+        weight.scalars.withUnsafeBufferPointer { wb in
+        dy.scalars.withUnsafeBufferPointer { db in
+        dw.withUnsafeMutableBufferPointer { dwb in
+        dx.withUnsafeMutableBufferPointer { dxb in
+            guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
+            Parallel.forEach(n) { part, images in
+                let dwPart = part == 0 ? dwb.baseAddress : partials + (part - 1) * weight.count
+                for i in images {
+                    for gi in 0..<group {
+                        let d = dp + (i * cout + gi * coutg) * pixels
+                        if needWeight, let dwp = dwPart {
+                            // dW[g] += dY[g] · Xᵀ
+                            sgemm(transB: true, m: coutg, n: cg, k: pixels, a: d, lda: pixels,
+                                  b: xp + (i * cin + gi * cg) * pixels, ldb: pixels, beta: 1, c: dwp + gi * coutg * cg, ldc: cg)
+                        }
+                        if needInput, let dxp = dxb.baseAddress {
+                            // dX[g] = W[g]ᵀ · dY[g]
+                            sgemm(transA: true, m: cg, n: pixels, k: coutg, a: wp + gi * coutg * cg, lda: cg, b: d, ldb: pixels,
+                                  c: dxp + (i * cin + gi * cg) * pixels, ldc: pixels)
+                        }
+                    }
+                }
+            }
+            if needWeight, let dwp = dwb.baseAddress {
+                for part in 1..<max(1, parts) {
+                    let src = partials + (part - 1) * weight.count
+                    for j in 0..<weight.count { dwp[j] += src[j] }
+                }
+            }
+        } } } } }
+        return (needInput ? dx : nil, needWeight ? dw : nil)
+    }
+
     /// The input gradient of a stride-1, undilated, ungrouped 2-D convolution with a kernel larger
     /// than 1×1, as the forward convolution of dy with the weights flipped and transposed (the
     /// full correlation: pads k − 1 − p on each side). It runs through the forward kernel's
@@ -170,6 +230,99 @@ enum ConvGradients {
         }
         return Kernels.conv(dy, weight: flipped, bias: nil, attributes: ConvAttributes(kernel: a.kernel, pads: pads),
                             outputShape: inputShape)
+    }
+
+    /// Depthwise convolution backward for equal strides of 1 or 2, as `depthwiseBackward` but on
+    /// flat runs: the output gradient plane is copied into rows as wide as the zero-bordered
+    /// input plane (zeros past the output width), so output element j of a tap reads input
+    /// element stride·j + offset and each tap is one long vector loop rather than many
+    /// rows of 7 to 28 floats. The padding columns of the gradient are zero and add nothing.
+    /// Input gradients sum the taps in the same order as `depthwiseBackward`; weight gradients
+    /// sum over a plane in eight lanes, then across images in Double, channels split between the
+    /// threads, so the result does not depend on the thread count.
+    static func depthwiseBackwardFlat(x: Tensor, weight: Tensor, dy: Tensor, _ g: WindowGeometry,
+                                      needInput: Bool, needWeight: Bool) -> (dx: [Float]?, dw: [Float]?) {
+        let n = x.shape[0], c = x.shape[1]
+        let taps = g.kernelH * g.kernelW, wo = g.outWidth, ho = g.outHeight
+        let stride = g.strideW
+        let padW = max((wo - 1) * stride + g.kernelW, g.padLeft + g.width)
+        let padH = max((ho - 1) * stride + g.kernelH, g.padTop + g.height)
+        let run = ho * padW
+        // Flat reads run past the last padded row by up to (stride − 1)·padW + 16 floats: zeros.
+        let planeCapacity = (padH + stride) * padW + 16
+        var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
+        var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
+        x.scalars.withUnsafeBufferPointer { xb in
+        weight.scalars.withUnsafeBufferPointer { wb in
+        dy.scalars.withUnsafeBufferPointer { db in
+        dw.withUnsafeMutableBufferPointer { dwb in
+        dx.withUnsafeMutableBufferPointer { dxb in
+            guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
+            Parallel.forEach(c) { _, channels in
+                let padded = UnsafeMutablePointer<Float>.allocate(capacity: planeCapacity)
+                let grad = UnsafeMutablePointer<Float>.allocate(capacity: planeCapacity)
+                let dyRows = UnsafeMutablePointer<Float>.allocate(capacity: run)
+                padded.initialize(repeating: 0, count: planeCapacity)
+                grad.initialize(repeating: 0, count: planeCapacity)
+                dyRows.initialize(repeating: 0, count: run)
+                defer { padded.deallocate(); grad.deallocate(); dyRows.deallocate() }
+                var sums = [Double](repeating: 0, count: taps)
+                for ch in channels {
+                    for t in 0..<taps { sums[t] = 0 }
+                    let w = wp + ch * taps
+                    for i in 0..<n {
+                        let plane = i * c + ch
+                        let d = dp + plane * g.outPixels
+                        for oy in 0..<ho { (dyRows + oy * padW).update(from: d + oy * wo, count: wo) }
+                        if needWeight {
+                            let src = xp + plane * g.inPixels
+                            for iy in 0..<g.height {
+                                (padded + (g.padTop + iy) * padW + g.padLeft).update(from: src + iy * g.width, count: g.width)
+                            }
+                            for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+                                let xr = padded + ky * padW + kx
+                                var acc = SIMD8<Float>(repeating: 0)
+                                var j = 0
+                                if stride == 1 {
+                                    while j + 8 <= run { acc += load8(dyRows + j) * load8(xr + j); j += 8 }
+                                } else {
+                                    while j + 8 <= run {
+                                        acc += load8(dyRows + j) * UnsafeRawPointer(xr + 2 * j).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                                        j += 8
+                                    }
+                                }
+                                var tail: Float = 0
+                                while j < run { tail += dyRows[j] * xr[stride * j]; j += 1 }
+                                sums[ky * g.kernelW + kx] += Double(acc.sum() + tail)
+                            } }
+                        }
+                        if needInput, let dxp = dxb.baseAddress {
+                            grad.update(repeating: 0, count: planeCapacity)
+                            for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+                                let wv = w[ky * g.kernelW + kx]
+                                let gr = grad + ky * padW + kx
+                                if stride == 1 {
+                                    let wv8 = SIMD8<Float>(repeating: wv)
+                                    var j = 0
+                                    while j + 8 <= run { store8(load8(gr + j) + wv8 * load8(dyRows + j), gr + j); j += 8 }
+                                    while j < run { gr[j] += wv * dyRows[j]; j += 1 }
+                                } else {
+                                    for j in 0..<run { gr[stride * j] += wv * dyRows[j] }
+                                }
+                            } }
+                            let dst = dxp + plane * g.inPixels
+                            for iy in 0..<g.height {
+                                (dst + iy * g.width).update(from: grad + (g.padTop + iy) * padW + g.padLeft, count: g.width)
+                            }
+                        }
+                    }
+                    if needWeight, let dwp = dwb.baseAddress {
+                        for t in 0..<taps { dwp[ch * taps + t] = Float(sums[t]) }
+                    }
+                }
+            }
+        } } } } }
+        return (needInput ? dx : nil, needWeight ? dw : nil)
     }
 
     /// Depthwise convolution (group = Cin = Cout, no dilation) by a direct kernel: per channel, the

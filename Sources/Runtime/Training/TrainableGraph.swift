@@ -44,6 +44,10 @@ public final class TrainableGraph {
     /// Running statistics read through a slice (per-piece BatchNormalization of a staged graph):
     /// the buffer they belong to and the first channel, so the update lands in the buffer's rows.
     let statisticSlices: [String: (buffer: String, start: Int)]
+    /// Relu/Clip steps whose input is a BatchNormalization's output read by nothing else: the
+    /// step index of that BatchNormalization. Backward applies the activation's mask inside the
+    /// BatchNormalization's backward (one pass less over the gradient, same values).
+    let maskedBatchNorm: [Int: Int]
 
     /// Compiles `graph` for training. Throws for graphs that do not verify, elided constants, or
     /// ops the engine cannot differentiate (naming the node).
@@ -120,6 +124,18 @@ public final class TrainableGraph {
             if trainable.contains(c) { params[c] = t } else if stats.contains(c) { buffers[c] = t } else { frozen.append((slot(c), t)) }
         }
         for o in graph.outputs { _ = slot(o) }
+        var readers = [Int](repeating: 0, count: names.count)
+        for step in steps { for i in step.inputs { readers[i] += 1 } }
+        for o in graph.outputs { if let s = slotOf[o] { readers[s] += 1 } }
+        var producer: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() { producer[step.output] = i }
+        var maskedBatchNorm: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() where ActivationMask(step.op) != nil {
+            guard let input = step.inputs.first, readers[input] == 1, let p = producer[input],
+                  case .batchNormalization = steps[p].op else { continue }
+            maskedBatchNorm[i] = p
+        }
+        self.maskedBatchNorm = maskedBatchNorm
         self.parameters = params
         self.buffers = buffers
         self.steps = steps
@@ -230,18 +246,27 @@ public final class TrainableGraph {
             guard let s = slotOf[name] else { throw RuntimeError("'\(name)' is not a value of the graph") }
             accumulate(&grads[s], g)
         }
+        var masks = [ActivationMask?](repeating: nil, count: slotNames.count)
         for (index, step) in steps.enumerated().reversed() {
             guard needs[step.output], let dy = grads[step.output] else { continue }
             grads[step.output] = nil
+            if let bn = maskedBatchNorm[index], case .batchNorm = tape.saved[bn], let mask = ActivationMask(step.op) {
+                // The gradient passes to the BatchNormalization's output as is; its backward masks it.
+                let s = steps[bn].output
+                accumulate(&grads[s], dy)
+                masks[s] = mask
+                continue
+            }
             let args = try step.inputs.map { s -> Tensor in
                 guard let t = tape.values[s] else { throw RuntimeError.node(step.name, "value '\(slotNames[s])' is missing from the tape") }
                 return t
             }
             guard let y = tape.values[step.output] else { continue }
             let stepNeeds = step.inputs.map { needs[$0] }
-            let dx = profile?.time("backward " + TrainingProfile.label(step.op)) {
-                step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds)
-            } ?? step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds)
+            let mask = masks[step.output]
+            let dx = profile?.time("backward " + TrainingProfile.label(step.op) + (mask == nil ? "" : "+act")) {
+                step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds, activationMask: mask)
+            } ?? step.backward(args, y: y, dy: dy, saved: tape.saved[index], needs: stepNeeds, activationMask: mask)
             for (s, g) in zip(step.inputs, dx) where needs[s] {
                 if let g { accumulate(&grads[s], g) }
             }

@@ -78,7 +78,10 @@ struct TrainingStep {
     }
 
     /// The gradient of each input (nil where `needs` is false or the input is not differentiable).
-    func backward(_ x: [Tensor], y: Tensor, dy: Tensor, saved: SavedState, needs: [Bool]) -> [Tensor?] {
+    /// `activationMask` (training-mode BatchNormalization only): `dy` is the gradient of the
+    /// output's only reader, that activation, whose mask the backward applies.
+    func backward(_ x: [Tensor], y: Tensor, dy: Tensor, saved: SavedState, needs: [Bool],
+                  activationMask: ActivationMask? = nil) -> [Tensor?] {
         switch op {
         case .conv(let a):
             var d = dy
@@ -90,7 +93,8 @@ struct TrainingStep {
             return x.count > 2 ? [r.dx, r.dw, r.db] : [r.dx, r.dw]
         case .batchNormalization(let epsilon, _):
             if case .batchNorm(let xhat, let invStd, _, _) = saved {
-                let r = BatchNormTraining.backward(dy: dy, xhat: xhat, invStd: invStd, scale: x[1])
+                let r = BatchNormTraining.backward(dy: dy, xhat: xhat, invStd: invStd, scale: x[1], bias: x[2],
+                                                   activation: activationMask)
                 return [r.dx, r.dscale, r.dbias, nil, nil]
             }
             let r = BatchNormTraining.inferenceBackward(dy: dy, x: x[0], scale: x[1], mean: x[3], variance: x[4], epsilon: epsilon)
