@@ -17,6 +17,12 @@ struct SupernetTrainOptions: ParsableArguments {
     @Option(help: "Distillation targets of the smallest and sampled configurations: inplace or ieb.")
     var distill = "inplace"
 
+    @Option(help: "--distill ieb: the decay of the EMA teacher's weights per step (DS-Net's 0.997).")
+    var emaDecay: Float = 0.997
+
+    @Flag(help: "--distill ieb: the EMA decay from the first step, without ramping it up as min(decay, (1+t)/(10+t)) over the first steps.")
+    var noEmaWarmup = false
+
     @Option(help: "K: sampled configurations per step besides the largest and the smallest.")
     var samples = 2
 
@@ -49,6 +55,7 @@ extension Train {
             throw ValidationError("--distill must be inplace or ieb, got '\(o.distill)'")
         }
         guard o.samples >= 0 else { throw ValidationError("--samples must not be negative") }
+        guard (0..<1).contains(o.emaDecay) else { throw ValidationError("--ema-decay must be in [0, 1)") }
         guard o.validationSize >= 0 else { throw ValidationError("--validation-size must not be negative") }
         BLASThreads.count = dataOptions.threads
         var graph = try loadModelFile(model)
@@ -86,7 +93,8 @@ extension Train {
         let trainer = try SupernetTrainer(
             supernet: graph, space: space, sampler: sampler,
             options: SupernetTrainingOptions(training: trainingConfiguration(steps: steps, preprocessing: pre), samples: o.samples,
-                                             distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit))
+                                             distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit,
+                                             emaDecay: o.emaDecay, emaWarmup: !o.noEmaWarmup))
         let ckpt = checkpoint ?? output + ".ckpt"
         log("training a supernet of \(trainer.parameters.values.reduce(0) { $0 + $1.count }) parameters, \(info.stageCount) stages, "
             + "\(space.choices.count) of \(info.classes.count) classes varied, sampler \(o.sampler), K=\(o.samples), distill \(o.distill); "
