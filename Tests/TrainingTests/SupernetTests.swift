@@ -293,6 +293,31 @@ final class SupernetTests: XCTestCase {
         }
     }
 
+    /// Exit s alone (`exitNetwork`, what `train --supernet --alone C --alone-exit s` and the
+    /// width-slimming baseline train) computes exit s's logits of the configuration at exit s's
+    /// cumulative MACs, with only that exit's weights.
+    func testExitNetworkIsThatExitAlone() throws {
+        let (_, staged) = try stagedCNN(seed: 7)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let data = squares(12)
+        let g = try space.graph(staged, space.smallest)
+        let r = try SupernetEvaluation.evaluate(staged, space: space, configuration: space.smallest, on: data, preprocessing: Preprocessing())
+        var rng = TrainingRNG(seed: 0)
+        let images = data.batch(Array(0..<12), Preprocessing(), rng: &rng).images
+        for (e, exit) in info.exits.enumerated() {
+            let alone = try g.exitNetwork(stage: exit.stage)
+            XCTAssertNil(alone.stageInfo)
+            XCTAssertEqual(alone.outputs, [exit.value])
+            XCTAssertEqual(try CostModel.report(alone).totals.macs, r.cumulativeMACs[e], "exit \(exit.stage)")
+            let params = try TrainableGraph(graph: alone).parameterCount
+            XCTAssertLessThan(params, try TrainableGraph(graph: try staged.allExitsGraph()).parameterCount, "only that exit's weights")
+            guard let y = try Interpreter(graph: alone).run(["x": images])[exit.value] else { return XCTFail() }
+            for i in 0..<12 { for j in 0..<10 { XCTAssertEqual(y.scalars[i * 10 + j], r.logits[e][i][j], accuracy: 1e-4) } }
+        }
+        XCTAssertThrowsError(try g.exitNetwork(stage: 9)) { XCTAssertTrue("\($0)".contains("no exit at stage 9"), "\($0)") }
+    }
+
     func testResumeFromCheckpointContinuesExactly() throws {
         let (_, staged) = try stagedCNN(seed: 3)
         guard let info = staged.stageInfo else { return XCTFail("not staged") }
