@@ -318,6 +318,29 @@ final class SupernetTests: XCTestCase {
         XCTAssertThrowsError(try g.exitNetwork(stage: 9)) { XCTAssertTrue("\($0)".contains("no exit at stage 9"), "\($0)") }
     }
 
+    /// The attentive sampler's minibatch loss of a candidate is its last exit's cross-entropy on
+    /// the batch's own statistics (AttentiveNAS scores candidates in train mode), and scoring
+    /// leaves the running statistics as they were.
+    func testMinibatchLossUsesTheBatchStatistics() throws {
+        let (_, staged) = try stagedCNN(seed: 8)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let trainer = try SupernetTrainer(supernet: staged, space: space, sampler: try SamplerRegistry.parse("uniform"), options: options())
+        var rng = TrainingRNG(seed: 3)
+        let data = squares(32)
+        _ = try trainer.step(data.batch(Array(0..<16), Preprocessing(), rng: &rng), learningRate: 0.5, progress: 0, rng: &rng)
+        let batch = data.batch(Array(16..<32), Preprocessing(), rng: &rng)
+        let buffers = trainer.buffers
+        let loss = try trainer.samplerContext(batch, progress: 0).minibatchLoss(space.smallest)
+        XCTAssertEqual(trainer.buffers, buffers)
+        let net = try TrainableGraph(graph: try space.graph(staged, space.smallest))
+        net.parameters = trainer.parameters
+        net.buffers = buffers
+        var r = TrainingRNG(seed: 0)
+        let last = try net.value(info.exits[info.exits.count - 1].value, on: try net.forward(["x": batch.images], mode: .training, rng: &r))
+        XCTAssertEqual(loss, try Losses.softmaxCrossEntropy(logits: last, labels: batch.labels).loss, accuracy: 1e-5)
+    }
+
     func testResumeFromCheckpointContinuesExactly() throws {
         let (_, staged) = try stagedCNN(seed: 3)
         guard let info = staged.stageInfo else { return XCTFail("not staged") }

@@ -134,11 +134,13 @@ public final class SupernetTrainer {
         return (l.loss, exits)
     }
 
-    /// The sampler's view of the trainer on one batch.
+    /// The sampler's view of the trainer on one batch. A candidate's minibatch loss is its last
+    /// exit's on the batch's own statistics, as AttentiveNAS scores candidates (the model in train
+    /// mode, dropout off, under no_grad): the shared running statistics describe no configuration.
     public func samplerContext(_ batch: Batch, progress: Double) -> SamplerContext {
         SamplerContext(space: space, macs: { [unowned self] in try self.macs($0) }, minibatchLoss: { [unowned self] c in
             var r = TrainingRNG(seed: 0)
-            let exits = try self.exitLogits(c, batch.images, weights: self.parameters, mode: .inference, rng: &r).exits
+            let exits = try self.exitLogits(c, batch.images, weights: self.parameters, mode: .batchStatistics, rng: &r).exits
             guard let last = exits.last else { return .infinity }
             return try Losses.softmaxCrossEntropy(logits: last, labels: batch.labels).loss
         }, progress: progress)
