@@ -100,9 +100,7 @@ extension ConvertDriver {
         let exit = info.exits[best.exit]
         // Exit s alone as a static network: the staged graph's nodes that exit s reads, trained on
         // the labels for as many epochs as the pruning baseline.
-        var alone = try staged.allExitsGraph()
-        try alone.setOutputs([exit.value])
-        try PassManager(pipeline: "dce").run(&alone)
+        let alone = try staged.exitNetwork(stage: exit.stage)
         let trainer = try Trainer(network: try TrainableGraph(graph: alone),
                                   configuration: trainingConfiguration(epochs: baselineEpochs, steps: max(1, data.train.count / settings.batchSize)))
         try train(trainer, checkpoint: folder.slimmingCheckpoint, what: "width slimming: fine-tuning exit \(exit.stage) alone")

@@ -12,13 +12,7 @@ extension Eval {
             throw ValidationError("\(model): --configuration needs a staged model (split-stages, insert-exits)")
         }
         let space = try SupernetSpace(info, allClasses: allClasses, minimumWidth: minWidth, uniformBins: uniformBins)
-        let config: SupernetConfiguration
-        switch configuration {
-        case nil: config = SupernetConfiguration(of: info)
-        case "largest": config = space.largest
-        case "smallest": config = space.smallest
-        case let path?: config = try SupernetConfiguration.load(path)
-        }
+        let config = try configuration.map { try space.configuration(named: $0) } ?? SupernetConfiguration(of: info)
         let splits = try Dataset.load(dataOptions.data)
         var test = splits.test
         if let limit { test = test.prefix(limit) }

@@ -121,10 +121,17 @@ struct Train: ParsableCommand {
         let ckpt = checkpoint ?? output + ".ckpt"
         log("training \(trainer.network.parameterCount) parameters on \(train.count) images from \(splits.source), "
             + "\(epochs) epochs of \(steps) steps, batch \(batchSize), \(dataOptions.threads) threads")
+        let start = Date()
+        try fitPlain(trainer, train: train, heldOut: heldOut, heldOutName: heldOutName, checkpoint: ckpt)
+        try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
+        log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
+    }
 
+    /// Runs `trainer` to the end with the progress bar and a line per epoch (Ctrl-C: a message
+    /// and exit status 130, OUTPUT untouched).
+    func fitPlain(_ trainer: Trainer, train: Dataset, heldOut: Dataset, heldOutName: String, checkpoint ckpt: String) throws {
         StopRequest.install()
         let bar = ProgressBar()
-        let start = Date()
         let outcome = try trainer.fit(train, options: FitOptions(checkpoint: ckpt, resume: resume, heldOut: heldOut,
                                                                  shouldStop: { StopRequest.requested })) { event in
             switch event {
@@ -152,8 +159,6 @@ struct Train: ParsableCommand {
             log(interruptedMessage(output: output, checkpoint: ckpt, epochsDone: done))
             throw ExitCode(130)
         }
-        try ONNXExporter.export(try trainer.network.exportGraph(), to: output)
-        log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
     }
 
     /// The dataset, its training images and the held-out split (a seeded validation share of the

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import IR
+import ONNX
 import Passes
 import Runtime
 
@@ -16,6 +17,12 @@ struct SupernetTrainOptions: ParsableArguments {
 
     @Option(help: "Distillation targets of the smallest and sampled configurations: inplace or ieb.")
     var distill = "inplace"
+
+    @Option(help: "--distill ieb: the decay of the EMA teacher's weights per step (DS-Net's 0.997).")
+    var emaDecay: Float = 0.997
+
+    @Flag(help: "--distill ieb: the EMA decay from the first step, without ramping it up as min(decay, (1+t)/(10+t)) over the first steps.")
+    var noEmaWarmup = false
 
     @Option(help: "K: sampled configurations per step besides the largest and the smallest.")
     var samples = 2
@@ -38,6 +45,12 @@ struct SupernetTrainOptions: ParsableArguments {
     @Option(help: "Also write the largest, smallest and (prioritized sampler) kept configurations as JSON into this folder.")
     var configurations: String?
 
+    @Option(help: ArgumentHelp("Train one configuration of the space alone instead of the supernet (largest, smallest, or a JSON file): labels at every exit, no sampling or distillation; the baseline a supernet's configuration is compared with.", valueName: "configuration"))
+    var alone: String?
+
+    @Option(help: "With --alone: train only the network that exit N of that configuration computes (a plain network with that exit's layers, weights and MACs; OUTPUT .onnx or textual IR).")
+    var aloneExit: Int?
+
     @Option(help: ArgumentHelp("The static ONNX model the staged one was split from: the inserted BatchNormalizations start from its statistics, so batch statistics renormalize every split activation to the static network's (recommended; without it they start from the staged model's own, which keeps the split's shifted activations).", valueName: "model.onnx"))
     var staticModel: String?
 }
@@ -49,13 +62,15 @@ extension Train {
             throw ValidationError("--distill must be inplace or ieb, got '\(o.distill)'")
         }
         guard o.samples >= 0 else { throw ValidationError("--samples must not be negative") }
+        guard (0..<1).contains(o.emaDecay) else { throw ValidationError("--ema-decay must be in [0, 1)") }
         guard o.validationSize >= 0 else { throw ValidationError("--validation-size must not be negative") }
+        if o.aloneExit != nil && o.alone == nil { throw ValidationError("--alone-exit needs --alone CONFIGURATION") }
         BLASThreads.count = dataOptions.threads
         var graph = try loadModelFile(model)
         guard let info = graph.stageInfo else {
             throw ValidationError("\(model): --supernet needs a staged model (s2dc opt --passes='…,split-stages{…},insert-exits' -o model.s2dir)")
         }
-        let space = try SupernetSpace(info, allClasses: o.allClasses, minimumWidth: o.minWidth, uniformBins: o.uniformBins)
+        var space = try SupernetSpace(info, allClasses: o.allClasses, minimumWidth: o.minWidth, uniformBins: o.uniformBins)
         let sampler = try SamplerRegistry.parse(o.sampler)
         let splits = try Dataset.load(dataOptions.data)
         var train = splits.train, validation = splits.train.prefix(0)
@@ -82,14 +97,27 @@ extension Train {
         } else if o.staticModel != nil {
             throw ValidationError("--static-model: \(model) has no BatchNormalizations from insert-batchnorm to initialize")
         }
+        var samples = o.samples
+        if let name = o.alone {
+            // The configuration's own staged graph, trained as a space of one configuration.
+            graph = try space.graph(graph, try space.configuration(named: name))
+            guard let fixed = graph.stageInfo else { throw RuntimeError("internal: the configuration's graph is not staged") }
+            if let stage = o.aloneExit {
+                return try trainExitAlone(try graph.exitNetwork(stage: stage), name: name, stage: stage, train: train, validation: validation,
+                                          preprocessing: pre)
+            }
+            space = SupernetSpace(fixed: fixed)
+            samples = 0
+        }
         let steps = max(1, train.count / batchSize)
         let trainer = try SupernetTrainer(
             supernet: graph, space: space, sampler: sampler,
-            options: SupernetTrainingOptions(training: trainingConfiguration(steps: steps, preprocessing: pre), samples: o.samples,
-                                             distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit))
+            options: SupernetTrainingOptions(training: trainingConfiguration(steps: steps, preprocessing: pre), samples: samples,
+                                             distillation: mode, labelsAtEveryExit: !o.labelsAtLastExit,
+                                             emaDecay: o.emaDecay, emaWarmup: !o.noEmaWarmup))
         let ckpt = checkpoint ?? output + ".ckpt"
         log("training a supernet of \(trainer.parameters.values.reduce(0) { $0 + $1.count }) parameters, \(info.stageCount) stages, "
-            + "\(space.choices.count) of \(info.classes.count) classes varied, sampler \(o.sampler), K=\(o.samples), distill \(o.distill); "
+            + (o.alone.map { "configuration \($0) alone; " } ?? "\(space.choices.count) of \(info.classes.count) classes varied, sampler \(o.sampler), K=\(o.samples), distill \(o.distill); ")
             + "\(train.count) images from \(splits.source) (\(validation.count) held out), \(epochs) epochs of \(steps) steps, batch \(batchSize)")
 
         StopRequest.install()
@@ -129,6 +157,23 @@ extension Train {
             let context = trainer.samplerContext(images, progress: 1)
             for (i, c) in try sampler.kept(context: context).enumerated() { try c.save(to: dir + "/kept\(i + 1).json") }
         }
+        log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
+    }
+
+    /// `--alone C --alone-exit N`: exit N's network of configuration C, trained on the labels with
+    /// the plain trainer, its accuracy on the validation split after every epoch.
+    func trainExitAlone(_ network: Graph, name: String, stage: Int, train: Dataset, validation: Dataset,
+                        preprocessing pre: Preprocessing) throws {
+        let steps = max(1, train.count / batchSize)
+        let trainer = try Trainer(network: try TrainableGraph(graph: network),
+                                  configuration: trainingConfiguration(steps: steps, preprocessing: pre))
+        let ckpt = checkpoint ?? output + ".ckpt"
+        log("training exit \(stage) of configuration \(name) alone: \(trainer.network.parameterCount) parameters, "
+            + "\(train.count) images (\(validation.count) held out), \(epochs) epochs of \(steps) steps, batch \(batchSize)")
+        let start = Date()
+        try fitPlain(trainer, train: train, heldOut: validation, heldOutName: "val", checkpoint: ckpt)
+        let trained = try trainer.network.exportGraph()
+        if output.hasSuffix(".onnx") { try ONNXExporter.export(trained, to: output) } else { try SupernetFile.save(trained, to: output) }
         log(String(format: "wrote %@ (%.0f s of training)", output, Date().timeIntervalSince(start)))
     }
 }

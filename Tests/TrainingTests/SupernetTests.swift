@@ -183,6 +183,87 @@ final class SupernetTests: XCTestCase {
         }
     }
 
+    /// IEB as DS-Net does it: the teacher is the EMA network run without dropout or statistics
+    /// updates, each configuration on its own statistics (this batch's: one set of running
+    /// statistics serves every configuration here); the sampled configuration distils from the
+    /// EMA's largest, the smallest from the mean probability of the EMA's largest and sampled.
+    /// Every target and gradient is recomputed here from split-stages of each configuration, and
+    /// the EMA and running statistics after the step are checked. (Running the teacher on the
+    /// running statistics, as before, fails this: they describe no configuration.)
+    func testIEBStepDistilsFromTheEMANetworkOnBatchStatistics() throws {
+        let (plain, staged) = try stagedCNN(seed: 6)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        var o = options(.ieb, samples: 1, lr: 1, momentum: 0, decay: 0)
+        o.emaDecay = 0.5
+        o.emaWarmup = false
+        let trainer = try SupernetTrainer(supernet: staged, space: space, sampler: try SamplerRegistry.parse("uniform"), options: o)
+        var rng = TrainingRNG(seed: 12)
+        let data = squares(32)
+        // A first step moves the weights away from the EMA and the running statistics away from 0 and 1.
+        _ = try trainer.step(data.batch(Array(0..<16), Preprocessing(), rng: &rng), learningRate: 0.5, progress: 0, rng: &rng)
+        XCTAssertNotEqual(trainer.ema, trainer.parameters)
+        let batch = data.batch(Array(16..<32), Preprocessing(), rng: &rng)
+        var copy = rng
+        let sampled = space.random(&copy)
+        let before = trainer.parameters, ema = trainer.ema
+        var buffers = trainer.buffers
+        _ = try trainer.step(batch, learningRate: 1, progress: 0, rng: &rng)
+
+        func network(_ config: SupernetConfiguration) throws -> TrainableGraph {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("s2dc-config-\(UUID().uuidString).json").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try config.save(to: path)
+            var g = plain
+            try PassManager(pipeline: "split-stages{config=\"\(path)\"},insert-exits", verifyEach: true).run(&g)
+            return try TrainableGraph(graph: g)
+        }
+        /// The EMA network's last exit of `config` on the batch, with batch statistics (the
+        /// model has no dropout), the running statistics untouched.
+        func teacher(_ config: SupernetConfiguration) throws -> [[Double]] {
+            let net = try network(config)
+            net.parameters = ema
+            net.buffers = buffers
+            var r = TrainingRNG(seed: 0)
+            let last = try net.value(info.exits[info.exits.count - 1].value, on: try net.forward(["x": batch.images], mode: .training, rng: &r))
+            return Losses.logSoftmax(last).map { $0.map(exp) }
+        }
+        let big = try teacher(space.largest), mid = try teacher(sampled)
+        func logits(_ p: [[Double]]) -> Tensor {
+            Tensor(shape: [p.count, p[0].count], scalars: p.joined().map { Float(log($0)) })
+        }
+        let ensemble = logits(zip(big, mid).map { zip($0, $1).map { ($0 + $1) / 2 } })
+        var expected: [String: [Float]] = [:]
+        for (config, target) in [(space.largest, nil), (space.smallest, ensemble), (sampled, logits(big))] as [(SupernetConfiguration, Tensor?)] {
+            let net = try network(config)
+            net.parameters = before
+            net.buffers = buffers
+            var r = TrainingRNG(seed: 0)
+            let tape = try net.forward(["x": batch.images], mode: .training, rng: &r)
+            buffers = net.buffers
+            var grads: [String: Tensor] = [:]
+            for e in info.exits {
+                let y = try net.value(e.value, on: tape)
+                grads[e.value] = try target.map { try Losses.distillation(student: y, teacher: $0).gradient }
+                    ?? Losses.softmaxCrossEntropy(logits: y, labels: batch.labels, smoothing: 0.1).gradient
+            }
+            for (name, g) in try net.backward(tape, outputGradients: grads) {
+                expected[name] = zip(expected[name] ?? Array(repeating: 0, count: g.count), g.scalars).map { $0 + $1 }
+            }
+        }
+        XCTAssertEqual(Set(expected.keys), Set(trainer.parameters.keys))
+        for (name, g) in expected {
+            guard let a = before[name], let b = trainer.parameters[name], let e0 = ema[name], let e1 = trainer.ema[name] else { return XCTFail(name) }
+            let scale = max(1e-3, g.map(abs).max() ?? 0)
+            for (x, y) in zip(zip(a.scalars, b.scalars).map { $0 - $1 }, g) { XCTAssertEqual(x, y, accuracy: 1e-4 * scale + 1e-6, name) }
+            for i in b.scalars.indices { XCTAssertEqual(e1.scalars[i], 0.5 * e0.scalars[i] + 0.5 * b.scalars[i], accuracy: 1e-6, "EMA of \(name)") }
+        }
+        for (name, t) in buffers {
+            guard let got = trainer.buffers[name] else { return XCTFail(name) }
+            for (x, y) in zip(got.scalars, t.scalars) { XCTAssertEqual(x, y, accuracy: 1e-5, "running statistics \(name): the teacher updated them") }
+        }
+    }
+
     func testEvaluationGivesEveryExitAsTheStagedInterpreter() throws {
         let (_, staged) = try stagedCNN(seed: 4)
         guard let info = staged.stageInfo else { return XCTFail("not staged") }
@@ -210,6 +291,54 @@ final class SupernetTests: XCTestCase {
                 XCTAssertEqual(r.correct[e][i], r.predictions[e][i] == data.labels[i])
             }
         }
+    }
+
+    /// Exit s alone (`exitNetwork`, what `train --supernet --alone C --alone-exit s` and the
+    /// width-slimming baseline train) computes exit s's logits of the configuration at exit s's
+    /// cumulative MACs, with only that exit's weights.
+    func testExitNetworkIsThatExitAlone() throws {
+        let (_, staged) = try stagedCNN(seed: 7)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let data = squares(12)
+        let g = try space.graph(staged, space.smallest)
+        let r = try SupernetEvaluation.evaluate(staged, space: space, configuration: space.smallest, on: data, preprocessing: Preprocessing())
+        var rng = TrainingRNG(seed: 0)
+        let images = data.batch(Array(0..<12), Preprocessing(), rng: &rng).images
+        for (e, exit) in info.exits.enumerated() {
+            let alone = try g.exitNetwork(stage: exit.stage)
+            XCTAssertNil(alone.stageInfo)
+            XCTAssertEqual(alone.outputs, [exit.value])
+            XCTAssertEqual(try CostModel.report(alone).totals.macs, r.cumulativeMACs[e], "exit \(exit.stage)")
+            let params = try TrainableGraph(graph: alone).parameterCount
+            XCTAssertLessThan(params, try TrainableGraph(graph: try staged.allExitsGraph()).parameterCount, "only that exit's weights")
+            guard let y = try Interpreter(graph: alone).run(["x": images])[exit.value] else { return XCTFail() }
+            for i in 0..<12 { for j in 0..<10 { XCTAssertEqual(y.scalars[i * 10 + j], r.logits[e][i][j], accuracy: 1e-4) } }
+        }
+        XCTAssertThrowsError(try g.exitNetwork(stage: 9)) { XCTAssertTrue("\($0)".contains("no exit at stage 9"), "\($0)") }
+    }
+
+    /// The attentive sampler's minibatch loss of a candidate is its last exit's cross-entropy on
+    /// the batch's own statistics (AttentiveNAS scores candidates in train mode), and scoring
+    /// leaves the running statistics as they were.
+    func testMinibatchLossUsesTheBatchStatistics() throws {
+        let (_, staged) = try stagedCNN(seed: 8)
+        guard let info = staged.stageInfo else { return XCTFail("not staged") }
+        let space = try SupernetSpace(info, allClasses: true)
+        let trainer = try SupernetTrainer(supernet: staged, space: space, sampler: try SamplerRegistry.parse("uniform"), options: options())
+        var rng = TrainingRNG(seed: 3)
+        let data = squares(32)
+        _ = try trainer.step(data.batch(Array(0..<16), Preprocessing(), rng: &rng), learningRate: 0.5, progress: 0, rng: &rng)
+        let batch = data.batch(Array(16..<32), Preprocessing(), rng: &rng)
+        let buffers = trainer.buffers
+        let loss = try trainer.samplerContext(batch, progress: 0).minibatchLoss(space.smallest)
+        XCTAssertEqual(trainer.buffers, buffers)
+        let net = try TrainableGraph(graph: try space.graph(staged, space.smallest))
+        net.parameters = trainer.parameters
+        net.buffers = buffers
+        var r = TrainingRNG(seed: 0)
+        let last = try net.value(info.exits[info.exits.count - 1].value, on: try net.forward(["x": batch.images], mode: .training, rng: &r))
+        XCTAssertEqual(loss, try Losses.softmaxCrossEntropy(logits: last, labels: batch.labels).loss, accuracy: 1e-5)
     }
 
     func testResumeFromCheckpointContinuesExactly() throws {

@@ -68,6 +68,36 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(r.err.contains("--heads-only and --supernet exclude each other"), r.err)
     }
 
+    /// --alone C: one configuration of a staged model trained by itself (the baseline of a
+    /// supernet's configuration); --alone-exit N: only exit N's network, written as ONNX.
+    func testAloneTrainsOneConfigurationOrOneExit() throws {
+        let staged = dir.appendingPathComponent("staged.s2dir").path
+        var r = CLI.run(["opt", model, "--passes=canonicalize,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits,flops-bins{bins=4}",
+                         "-o", staged])
+        XCTAssertEqual(r.status, 0, r.err)
+        let exit = dir.appendingPathComponent("exit1.onnx").path, config = dir.appendingPathComponent("smallest.s2dir").path
+        let common = ["--data", "fashion-mnist", "--epochs", "1", "--validation-size", "100", "--static-model", model] + small
+        r = CLI.run(["train", staged, "--supernet", "--alone", "smallest", "--alone-exit", "1", "-o", exit] + common)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("training exit 1 of configuration smallest alone"), r.err)
+        XCTAssertTrue(r.err.contains("val accuracy"), r.err)
+        var e = CLI.run(["eval", exit, "--data", "fashion-mnist", "--limit", "50"])
+        XCTAssertEqual(e.status, 0, e.err)
+        XCTAssertTrue(e.out.contains("images=50"), e.out)
+        r = CLI.run(["train", staged, "--supernet", "--alone", "smallest", "-o", config] + common)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("configuration smallest alone"), r.err)
+        e = CLI.run(["eval", config, "--data", "fashion-mnist", "--limit", "50"])
+        XCTAssertEqual(e.status, 0, e.err)
+        XCTAssertTrue(e.out.contains("exit 3: accuracy="), e.out)
+        r = CLI.run(["train", staged, "--supernet", "--alone-exit", "1", "-o", exit] + common)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("--alone-exit needs --alone"), r.err)
+        r = CLI.run(["train", staged, "--supernet", "--alone", "smallest", "--alone-exit", "7", "-o", exit] + common)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("no exit at stage 7"), r.err)
+    }
+
     func testBadDataAndOptionsFailClearly() throws {
         let out = dir.appendingPathComponent("x.onnx").path
         var r = CLI.run(["train", model, "--data", dir.appendingPathComponent("none.npz").path, "-o", out])

@@ -1,5 +1,6 @@
 // SupernetEvaluation: one pass of a configuration over a dataset giving every exit's logits, confidences, correctness and MACs.
 import IR
+import Passes
 
 /// Every exit of one configuration on a dataset, from one pass (exit s reads the groups ≤ s of
 /// the same features): what the search's threshold calibration reads.
@@ -36,6 +37,23 @@ extension Graph {
             try g.appendNode(node)
         }
         try g.setOutputs(info.exits.map(\.value))
+        return g
+    }
+
+    /// Exit `stage` alone as a plain network: the nodes that exit reads (stages 1…`stage` and its
+    /// classifier sums), its value the only output, every slice of a constant folded. The same
+    /// architecture, weights and MACs as that exit of the staged graph: what "this exit's network
+    /// trained alone" trains.
+    public func exitNetwork(stage: Int) throws -> Graph {
+        guard let info = stageInfo else { throw RuntimeError("the graph is not split into stages") }
+        guard let exit = info.exits.first(where: { $0.stage == stage }) else {
+            throw RuntimeError("the graph has no exit at stage \(stage) (exits at \(info.exits.map(\.stage)))")
+        }
+        var g = try allExitsGraph()
+        try g.setOutputs([exit.value])
+        // The slices of the full-width constants become constants of their own: the network
+        // holds only that exit's weights.
+        try PassManager(pipeline: "dce,fold-constants,dce").run(&g)
         return g
     }
 }

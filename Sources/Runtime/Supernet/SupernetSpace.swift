@@ -59,6 +59,15 @@ public struct SupernetSpace: Sendable {
         choices = []
     }
 
+    /// The configuration a command line names: `largest`, `smallest`, or a configuration JSON file.
+    public func configuration(named name: String) throws -> SupernetConfiguration {
+        switch name {
+        case "largest": return largest
+        case "smallest": return smallest
+        default: return try SupernetConfiguration.load(name)
+        }
+    }
+
     /// The supernet's own reuse flags (every configuration has them).
     var reuse: [String: Bool] { Dictionary(uniqueKeysWithValues: info.reuseOff.map { ($0, false) }) }
 

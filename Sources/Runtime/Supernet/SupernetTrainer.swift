@@ -12,17 +12,20 @@ public struct SupernetTrainingOptions: Sendable {
     /// the earlier exits distilled from the (detached) target of its last exit.
     public var labelsAtEveryExit: Bool
     public var temperature: Float
-    /// The EMA decay of the IEB teacher's weights.
+    /// The EMA decay of the IEB teacher's weights (DS-Net's `model_ema_decay`).
     public var emaDecay: Float
+    /// Ramps the decay up over the first steps (`emaDecay(atStep:)`).
+    public var emaWarmup: Bool
 
     public init(training: TrainingConfiguration, samples: Int = 2, distillation: DistillationMode = .inplace,
-                labelsAtEveryExit: Bool = true, temperature: Float = 1, emaDecay: Float = 0.997) {
+                labelsAtEveryExit: Bool = true, temperature: Float = 1, emaDecay: Float = 0.997, emaWarmup: Bool = true) {
         self.training = training
         self.samples = samples
         self.distillation = distillation
         self.labelsAtEveryExit = labelsAtEveryExit
         self.temperature = temperature
         self.emaDecay = emaDecay
+        self.emaWarmup = emaWarmup
     }
 }
 
@@ -131,11 +134,13 @@ public final class SupernetTrainer {
         return (l.loss, exits)
     }
 
-    /// The sampler's view of the trainer on one batch.
+    /// The sampler's view of the trainer on one batch. A candidate's minibatch loss is its last
+    /// exit's on the batch's own statistics, as AttentiveNAS scores candidates (the model in train
+    /// mode, dropout off, under no_grad): the shared running statistics describe no configuration.
     public func samplerContext(_ batch: Batch, progress: Double) -> SamplerContext {
         SamplerContext(space: space, macs: { [unowned self] in try self.macs($0) }, minibatchLoss: { [unowned self] c in
             var r = TrainingRNG(seed: 0)
-            let exits = try self.exitLogits(c, batch.images, weights: self.parameters, mode: .inference, rng: &r).exits
+            let exits = try self.exitLogits(c, batch.images, weights: self.parameters, mode: .batchStatistics, rng: &r).exits
             guard let last = exits.last else { return .infinity }
             return try Losses.softmaxCrossEntropy(logits: last, labels: batch.labels).loss
         }, progress: progress)
@@ -149,12 +154,19 @@ public final class SupernetTrainer {
         var grads: [String: Tensor] = [:]
         var teacherOfSampled: Tensor?, teacherOfSmallest: Tensor?, teacherOfLargestExits: Tensor?
         if options.distillation == .ieb {
+            // DS-Net's EMA teacher runs without dropout or statistics updates (timm's ModelEma keeps
+            // it in eval mode), and each of its widths reads BatchNorm statistics of its own
+            // (DSBatchNorm2d keeps one set per width). Here one set of running statistics serves
+            // every configuration and describes none of them, so each configuration's own
+            // statistics are this batch's: `.batchStatistics`.
             var r = TrainingRNG(seed: 0)
-            guard let big = try exitLogits(largest, batch.images, weights: ema, mode: .inference, rng: &r).exits.last else {
+            guard let big = try exitLogits(largest, batch.images, weights: ema, mode: .batchStatistics, rng: &r).exits.last else {
                 throw RuntimeError("the supernet has no exit")
             }
             var members = [big]
-            for c in sampled { if let t = try exitLogits(c, batch.images, weights: ema, mode: .inference, rng: &r).exits.last { members.append(t) } }
+            for c in sampled {
+                if let t = try exitLogits(c, batch.images, weights: ema, mode: .batchStatistics, rng: &r).exits.last { members.append(t) }
+            }
             teacherOfSampled = big
             teacherOfLargestExits = big
             teacherOfSmallest = SupernetLosses.ensemble(members)
@@ -182,7 +194,7 @@ public final class SupernetTrainer {
         }
         optimizer.step(&parameters, gradients: grads, lr: learningRate)
         if options.distillation == .ieb {
-            let d = options.emaDecay
+            let d = emaDecay(atStep: stepsDone)
             for (name, p) in parameters {
                 guard var e = ema[name], e.count == p.count else { continue }
                 ema[name] = nil
@@ -192,6 +204,17 @@ public final class SupernetTrainer {
         }
         stepsDone += 1
         return (top.loss, Losses.correctCount(logits: topLast, labels: batch.labels))
+    }
+
+    /// The EMA decay of update `step` (0-based): `options.emaDecay`, or with `emaWarmup`
+    /// min(decay, (1 + step) / (10 + step)), TensorFlow's `ExponentialMovingAverage(num_updates:)`.
+    /// DS-Net's 0.997 is a lag of about 330 steps, a fraction of one of its ImageNet epochs
+    /// (thousands of steps at batch 64 a GPU); on a short run (31 steps an epoch on 2000 images)
+    /// the teacher would stay near the untrained split for ten epochs. The ramp lets it follow the
+    /// weights early and reaches 0.997 after about 3000 steps.
+    public func emaDecay(atStep step: Int) -> Float {
+        guard options.emaWarmup else { return options.emaDecay }
+        return min(options.emaDecay, Float(1 + step) / Float(10 + step))
     }
 
     /// The supernet with the current weights and running statistics.

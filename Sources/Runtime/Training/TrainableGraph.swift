@@ -19,6 +19,10 @@ public final class TrainableGraph {
         case training
         /// Running statistics, dropout off: the function the exported model computes.
         case inference
+        /// Batch statistics with the running statistics left as they are, dropout off: a
+        /// teacher's pass (a supernet configuration's own statistics on this batch, which running
+        /// statistics shared by every configuration do not hold).
+        case batchStatistics
     }
 
     /// The graph as compiled; `exportGraph()` returns it with the current weights.

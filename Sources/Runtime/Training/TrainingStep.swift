@@ -53,7 +53,7 @@ struct TrainingStep {
             guard let f = a.activation else { return (z, .none) }
             return (Kernels.activation(z, f), .preActivation(z))
         case .batchNormalization(let epsilon, _):
-            if mode == .training {
+            if mode != .inference {
                 let r = BatchNormTraining.forward(x[0], scale: x[1], bias: x[2], epsilon: epsilon)
                 return (r.y, .batchNorm(xhat: r.xhat, invStd: r.invStd, mean: r.mean, variance: r.variance))
             }
