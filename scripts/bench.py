@@ -34,8 +34,9 @@ Dynamic: the default model (models/default.onnx) split into 3 stages with an exi
 (split-stages, insert-exits; thresholds chosen so a realistic share of the test images leaves
 early) over the whole Fashion-MNIST test set at batch 1, one thread: mean latency per image of the
 emitted dynamic C (p_predict, real early exit), of the emitted static C of the same model, and of
-onnxruntime on the static model; the realized speedup (static C / dynamic C) beside the MAC
-reduction (static MACs / mean dynamic MACs). Also the same staged model as dynamic ONNX
+onnxruntime on the static model, the C compiled in gcc's default dialect and under -std=c99;
+each dialect's realized speedup (static C / dynamic C) beside the MAC reduction (static MACs /
+mean dynamic MACs). Also the same staged model as dynamic ONNX
 (`s2dc emit --target onnx`: an If chain, real early exit) in onnxruntime against the static ONNX in
 onnxruntime, same session options, its decisions checked against the dynamic C's. Best of three
 alternating rounds of the mean.
@@ -441,24 +442,28 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
             fields = {"OUT": f"{p.upper()}_OUTPUT_SIZE", "S": "0"}
         with open(os.path.join(out_dir, "bench.c"), "w") as f:
             f.write(src_c % dict(fields, p=p, P=p.upper(), load=load, call=call, record=record))
-        exe = os.path.join(out_dir, "bench")
-        subprocess.run(["gcc", "-O3", "-march=native", "-o", exe, os.path.join(out_dir, f"{p}.c"),
-                        os.path.join(out_dir, "bench.c"), "-lm"], check=True)
-        exes[kind] = exe
+        for i, (dialect, flags) in enumerate(C_DIALECTS):
+            exe = os.path.join(out_dir, f"bench{i}")
+            subprocess.run(["gcc", "-O3", "-march=native"] + flags + ["-o", exe, os.path.join(out_dir, f"{p}.c"),
+                            os.path.join(out_dir, "bench.c"), "-lm"], check=True)
+            exes[(kind, dialect)] = exe
     dynamic_onnx = os.path.join(d, "dynamic.onnx")
     subprocess.run([s2dc, "emit", staged, "--target", "onnx", "-o", dynamic_onnx], check=True, capture_output=True)
     session = ort_single_thread_session(model)
     # The thresholds are initializers that are also inputs (overridable), which onnxruntime warns about.
     dyn_session = ort_single_thread_session(dynamic_onnx, log_severity=3)
-    best = {"dynamic": float("inf"), "static": float("inf"), "onnxruntime": float("inf"), "dynamic onnx": float("inf")}
+    best = {key: float("inf") for key in list(exes) + ["onnxruntime", "dynamic onnx"]}
     dyn_onnx = []
     info = {}
     for _ in range(3):
-        for kind, exe in exes.items():
+        for (kind, dialect), exe in exes.items():
             lab = os.path.join(d, f"{kind}.labels")
             fields = subprocess.run([exe, x_path, str(n), lab], check=True, capture_output=True, text=True).stdout.split()
-            best[kind] = min(best[kind], float(fields[0]))
-            info[kind] = (float(fields[1]), [int(v) for v in fields[2:]], np.loadtxt(lab, dtype=np.int64))
+            best[(kind, dialect)] = min(best[(kind, dialect)], float(fields[0]))
+            result = (float(fields[1]), [int(v) for v in fields[2:]], np.loadtxt(lab, dtype=np.int64))
+            if kind in info and (info[kind][0] != result[0] or info[kind][1] != result[1] or (info[kind][2] != result[2]).any()):
+                sys.exit(f"dynamic bench: the {kind} C's MACs, exits or labels differ between dialects")
+            info[kind] = result
         for i in range(20):
             session.run(None, {"input": images[i:i + 1]})
         start = time.perf_counter()
@@ -475,18 +480,23 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
     mean_macs, exits, dyn_labels = info["dynamic"]
     acc_dyn = float((dyn_labels == labels).mean())
     acc_sta = float((info["static"][2] == labels).mean())
-    realized = best["static"] / best["dynamic"]
     reduction = static_macs / mean_macs
     print(f"dynamic: models/default.onnx in 3 stages, exit thresholds [{thresholds}], {n} Fashion-MNIST test images, "
-          f"batch 1, 1 thread, best of 3 rounds of the mean (gcc -O3 -march=native; onnxruntime {ort.__version__})")
+          f"batch 1, 1 thread, best of 3 rounds of the mean (gcc -O3 -march=native, default dialect and -std=c99; "
+          f"onnxruntime {ort.__version__})")
     print(f"  exits per stage {exits} ({100 * (n - exits[-1]) / n:.0f}% leave early); accuracy dynamic {acc_dyn:.4f}, "
           f"static {acc_sta:.4f}")
-    for kind in ["dynamic", "static", "onnxruntime"]:
-        print(f"  {kind + (' C' if kind != 'onnxruntime' else ' (static)'):<22} {best[kind] * 1000:9.1f} us/image")
-    print(f"  MACs: static {static_macs}, dynamic mean {mean_macs:.0f}: reduction {reduction:.2f}x; "
-          f"realized speedup (static C / dynamic C) {realized:.2f}x = {realized / reduction:.2f} of the MAC reduction "
-          f"({'met' if realized >= 0.9 * reduction else 'MISSED'}, target 0.9); dynamic C / onnxruntime "
-          f"{best['dynamic'] / best['onnxruntime']:.2f} ({'met' if best['dynamic'] <= 0.4 * best['onnxruntime'] else 'MISSED'}, target 0.4)")
+    for dialect, _ in C_DIALECTS:
+        for kind in ["dynamic", "static"]:
+            print(f"  {kind + ' C, ' + dialect:<26} {best[(kind, dialect)] * 1000:9.1f} us/image")
+    print(f"  {'onnxruntime (static)':<26} {best['onnxruntime'] * 1000:9.1f} us/image")
+    print(f"  MACs: static {static_macs}, dynamic mean {mean_macs:.0f}: reduction {reduction:.2f}x")
+    for dialect, _ in C_DIALECTS:
+        dyn_ms = best[("dynamic", dialect)]
+        realized = best[("static", dialect)] / dyn_ms
+        print(f"  {dialect:<12} realized speedup (static C / dynamic C) {realized:.2f}x = {realized / reduction:.2f} of the MAC "
+              f"reduction ({'met' if realized >= 0.9 * reduction else 'MISSED'}, target 0.9); dynamic C / onnxruntime "
+              f"{dyn_ms / best['onnxruntime']:.2f} ({'met' if dyn_ms <= 0.4 * best['onnxruntime'] else 'MISSED'}, target 0.4)")
     onnx_exits = [sum(1 for y in dyn_onnx if int(y[1][0]) == s) for s in range(1, len(exits) + 1)]
     onnx_macs = sum(int(y[2][0]) for y in dyn_onnx) / n
     same = sum(1 for y, l in zip(dyn_onnx, dyn_labels) if int(np.argmax(y[0])) == l)

@@ -183,7 +183,12 @@ extension KernelBuilder {
         let plane = usePlane ? scratch(planeFloats) : ""
         if usePlane { emit(.loop("i", planeFloats, [.set("\(plane)[i]", lang.f(0))])) }
         var body: [Stmt] = [.int("ci", mult == 1 ? "co" : "co / \(mult)")]
-        if usePlane { body += geometry.copy(into: plane, at: nil, from: src, at: "(b * \(c) + ci) * \(h * w)") }
+        if usePlane {
+            // The co of one input channel are consecutive, so its plane is copied once for all
+            // `mult` of them (a 1-channel stem of 5 outputs copied its input 5 times).
+            let copy = geometry.copy(into: plane, at: nil, from: src, at: "(b * \(c) + ci) * \(h * w)")
+            body += mult == 1 ? copy : [.ifThen("co % \(mult) == 0", copy, [])]
+        }
         func shift(_ i: Int, _ j: Int) -> Int { geometry.shift(i, j) }
         if unroll { for t in 0..<taps { body.append(.let_("k\(t)", "\(wts)[co * \(taps) + \(t)]")) } }
         if unroll {

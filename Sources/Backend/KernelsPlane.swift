@@ -50,19 +50,54 @@ struct PaddedPlane {
     /// Floats of the flat output run of an oh×ow map (the last row ends at its last output).
     func flatCount(oh: Int, ow: Int) -> Int { (oh - 1) * wq + ow }
 
-    /// Copies one channel into a zeroed plane: `src[srcOffset + r·w + c]` (the channel's row r,
-    /// column c) to `dst[dstOffset + …]`. Padded row r' = pa + u·sh holds input row r' − pt; the
+    /// The written rows and columns of phase (pa, pb): `copy` writes plane rows u0..<u1 and
+    /// columns v0..<v1 of it (none when either range is empty).
+    private func written(_ pa: Int, _ pb: Int) -> (u0: Int, u1: Int, v0: Int, v1: Int) {
+        let u0 = max(0, (pt - pa + sh - 1) / sh), u1 = min(hq, (h + pt - pa + sh - 1) / sh)
+        // Without a column stride, plane column v is input column v (`lead` takes the left padding).
+        let v0 = sw == 1 ? 0 : max(0, (pl - pb + sw - 1) / sw), v1 = sw == 1 ? w : min(wq, (w + pl - pb + sw - 1) / sw)
+        return (u0, u1, v0, v1)
+    }
+
+    /// Zeroes the floats of one channel's plane that `copy` does not write (the padding: `lead`,
+    /// the rows above and below, the columns between rows), so a plane needs no full clear before
+    /// its copy: on the staged model's narrow layers the clear wrote every plane float a second time.
+    func zeroPadding(into dst: String, at dstOffset: String?, zero: String) -> [Stmt] {
+        let at = dstOffset.map { "\($0) + " } ?? ""
+        var stmts: [Stmt] = []
+        func zeroRun(_ from: Int, _ to: Int) {
+            guard to > from else { return }
+            stmts.append(.loop("e", to - from, [.set("\(dst)[\(at)\(from) + e]", zero)]))
+        }
+        for pa in 0..<sh {
+            for pb in 0..<sw {
+                let phase = pa * sw + pb
+                let start = phase == 0 ? 0 : lead + phase * hq * wq, end = lead + (phase + 1) * hq * wq
+                let r = written(pa, pb)
+                guard r.u1 > r.u0, r.v1 > r.v0 else { zeroRun(start, end); continue }
+                let base = lead + phase * hq * wq
+                zeroRun(start, base + r.u0 * wq + r.v0)
+                let gap = wq - (r.v1 - r.v0)
+                if gap > 0 && r.u1 - r.u0 > 1 {
+                    stmts.append(.range("u", "\(r.u0)", "\(r.u1 - 1)", [.loop("e", gap, [
+                        .set("\(dst)[\(at)\(base + r.v1) + u * \(wq) + e]", zero),
+                    ])]))
+                }
+                zeroRun(base + (r.u1 - 1) * wq + r.v1, end)
+            }
+        }
+        return stmts
+    }
+
+    /// Copies one channel into its plane (`zeroPadding` zeroes the rest): `src[srcOffset + r·w + c]`
+    /// (the channel's row r, column c) to `dst[dstOffset + …]`. Padded row r' = pa + u·sh holds input row r' − pt; the
     /// loop bounds are literals, so the copies have no division and no bounds checks.
     func copy(into dst: String, at dstOffset: String?, from src: String, at srcOffset: String) -> [Stmt] {
         var stmts: [Stmt] = []
         for pa in 0..<sh {
-            let u0 = max(0, (pt - pa + sh - 1) / sh), u1 = min(hq, (h + pt - pa + sh - 1) / sh)
-            guard u1 > u0 else { continue }
             for pb in 0..<sw {
-                // Without a column stride, plane column v is input column v (`lead` takes the
-                // left padding).
-                let v0 = sw == 1 ? 0 : max(0, (pl - pb + sw - 1) / sw), v1 = sw == 1 ? w : min(wq, (w + pl - pb + sw - 1) / sw)
-                guard v1 > v0 else { continue }
+                let (u0, u1, v0, v1) = written(pa, pb)
+                guard u1 > u0, v1 > v0 else { continue }
                 let base = lead + (pa * sw + pb) * hq * wq
                 let row = sh == 1 ? "u - \(pt - pa)" : "u * \(sh) + \(pa - pt)"
                 let col = sw == 1 ? "v" : "v * \(sw) + \(pb - pl)"
@@ -102,8 +137,8 @@ extension KernelBuilder {
             for gi in 0..<g {
                 let xOff = b * c * h * w + gi * cg * h * w
                 emit(.comment("padded planes: \(cg) channels of \(plane.sh * plane.sw)×\(plane.hq)×\(plane.wq)"))
-                emit(.loop("i", cg * pf, [.set("\(s)[i]", lang.f(0))]))
-                emit(.loop("ci", cg, plane.copy(into: s, at: "ci * \(pf)", from: src, at: "\(xOff) + ci * \(h * w)")))
+                emit(.loop("ci", cg, plane.zeroPadding(into: s, at: "ci * \(pf)", zero: lang.f(0))
+                    + plane.copy(into: s, at: "ci * \(pf)", from: src, at: "\(xOff) + ci * \(h * w)")))
                 emit(.call(gemmHelper(tile, offsets: true), ["\(mg)", "\(count)", "\(kg)", offset(wp, gi * mgPad * kg), s, "off", out, "\(count)",
                                                              offset(bp, gi * mgPad)] + clampArgs))
                 let yOff = b * cout * oh * ow + gi * mg * oh * ow
