@@ -83,19 +83,15 @@ enum ConvGradients {
         let needInput = needInput && dxByConv == nil
         // The batch is split between the threads: each part's images give their own input
         // gradients and a partial weight gradient; the partials are summed in part order after.
-        let parts = Parallel.parts(n)
         var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
         var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: needWeight ? (parts - 1) * weight.count : 0)
-        partials.initialize(repeating: 0, count: needWeight ? (parts - 1) * weight.count : 0)
-        defer { partials.deallocate() }
         x.scalars.withUnsafeBufferPointer { xb in
         weight.scalars.withUnsafeBufferPointer { wb in
         dy.scalars.withUnsafeBufferPointer { db in
         dw.withUnsafeMutableBufferPointer { dwb in
         dx.withUnsafeMutableBufferPointer { dxb in
             guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
-            Parallel.forEach(n) { part, images in
+            forEachPart(of: n, weightGradient: needWeight ? dwb.baseAddress : nil, weightCount: weight.count) { images, dwPart in
                 var chunk = pixels >= minimumGEMMColumns ? 1 : min(images.count, (minimumGEMMColumns + pixels - 1) / pixels)
                 chunk = max(1, min(chunk, (16 << 20) / max(1, k * pixels)))
                 let columns = chunk * pixels
@@ -103,7 +99,6 @@ enum ConvGradients {
                 // One image's gradient rows are already one matrix; several are gathered side by side.
                 let dyc = UnsafeMutablePointer<Float>.allocate(capacity: chunk > 1 ? coutg * columns : 0)
                 defer { col.deallocate(); dyc.deallocate() }
-                let dwPart = part == 0 ? dwb.baseAddress : partials + (part - 1) * weight.count
                 var first = images.lowerBound
                 while first < images.upperBound {
                     let count = min(chunk, images.upperBound - first)
@@ -142,15 +137,31 @@ enum ConvGradients {
                     first += count
                 }
             }
-            if needWeight, let dwp = dwb.baseAddress {
-                for part in 1..<max(1, parts) {
-                    let src = partials + (part - 1) * weight.count
-                    for j in 0..<weight.count { dwp[j] += src[j] }
-                }
-            }
         } } } } }
         return (dxByConv ?? (needInput ? Tensor(shape: x.shape, scalars: dx) : nil),
                 needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+    }
+
+    /// Splits a batch of `count` images between the threads (`Parallel.forEach`); each part's
+    /// images accumulate their weight gradient into a buffer of the part's own (part 0 straight
+    /// into `weightGradient`, the others into zeroed partials), which are summed into
+    /// `weightGradient` in part order afterwards, so the result does not depend on timing.
+    /// `weightGradient` nil: no weight gradient is wanted, and `body` gets nil.
+    static func forEachPart(of count: Int, weightGradient: UnsafeMutablePointer<Float>?, weightCount weights: Int,
+                            _ body: (_ images: Range<Int>, _ weightGradient: UnsafeMutablePointer<Float>?) -> Void) {
+        let parts = Parallel.parts(count)
+        let spare = weightGradient == nil ? 0 : (parts - 1) * weights
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: spare)
+        partials.initialize(repeating: 0, count: spare)
+        defer { partials.deallocate() }
+        Parallel.forEach(count) { part, images in
+            body(images, weightGradient.map { part == 0 ? $0 : partials + (part - 1) * weights })
+        }
+        guard let dw = weightGradient else { return }
+        for part in 1..<max(1, parts) {
+            let src = partials + (part - 1) * weights
+            for j in 0..<weights { dw[j] += src[j] }
+        }
     }
 
     /// Planes at least this large take `pointwiseBackward` (smaller ones gain more from batching
@@ -165,20 +176,15 @@ enum ConvGradients {
                                   needInput: Bool, needWeight: Bool) -> (dx: [Float]?, dw: [Float]?) {
         let n = x.shape[0], cin = x.shape[1], cout = dy.shape[1]
         let cg = cin / group, coutg = cout / group
-        let parts = Parallel.parts(n)
         var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
         var dx = [Float](repeating: 0, count: needInput ? x.count : 0)
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: needWeight ? (parts - 1) * weight.count : 0)
-        partials.initialize(repeating: 0, count: needWeight ? (parts - 1) * weight.count : 0)
-        defer { partials.deallocate() }
         x.scalars.withUnsafeBufferPointer { xb in
         weight.scalars.withUnsafeBufferPointer { wb in
         dy.scalars.withUnsafeBufferPointer { db in
         dw.withUnsafeMutableBufferPointer { dwb in
         dx.withUnsafeMutableBufferPointer { dxb in
             guard let xp = xb.baseAddress, let wp = wb.baseAddress, let dp = db.baseAddress else { return }
-            Parallel.forEach(n) { part, images in
-                let dwPart = part == 0 ? dwb.baseAddress : partials + (part - 1) * weight.count
+            forEachPart(of: n, weightGradient: needWeight ? dwb.baseAddress : nil, weightCount: weight.count) { images, dwPart in
                 for i in images {
                     for gi in 0..<group {
                         let d = dp + (i * cout + gi * coutg) * pixels
@@ -193,12 +199,6 @@ enum ConvGradients {
                                   c: dxp + (i * cin + gi * cg) * pixels, ldc: pixels)
                         }
                     }
-                }
-            }
-            if needWeight, let dwp = dwb.baseAddress {
-                for part in 1..<max(1, parts) {
-                    let src = partials + (part - 1) * weight.count
-                    for j in 0..<weight.count { dwp[j] += src[j] }
                 }
             }
         } } } } }
