@@ -68,32 +68,14 @@ def last_validation(log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model")
-    ap.add_argument("--s2dc", required=True)
-    ap.add_argument("--fractions", default="0.25,0.5")
-    ap.add_argument("--bins", type=int, default=8)
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--limit-train", type=int, default=2000)
-    ap.add_argument("--validation-size", type=int, default=1000)
-    ap.add_argument("--lr", type=float, default=0.02)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--samples", type=int, default=1)
+    table.add_common_arguments(ap)
     ap.add_argument("--sampler", default="uniform")
     ap.add_argument("--distill", default="inplace")
-    ap.add_argument("--test-images", type=int, default=2000)
-    ap.add_argument("--recalibrate", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--same-time", action="store_true", help="also train each exit alone for the supernet's wall time")
     ap.add_argument("--configurations", action="store_true", help="also train the largest and smallest configurations alone")
     ap.add_argument("--work", default=".cache/supernet-alone")
     args = ap.parse_args()
-    if not os.path.exists(args.model):
-        raise SystemExit(f"supernet-alone: {args.model} does not exist")
-    os.makedirs(args.work, exist_ok=True)
-    args.staged = os.path.join(args.work, "staged.s2dir")
-    run([args.s2dc, "opt", args.model, "-o", args.staged, "--passes",
-         f"canonicalize,strip-softmax,insert-batchnorm,split-stages{{fractions=[{args.fractions}]}},insert-exits,"
-         f"make-sliceable,flops-bins{{bins={args.bins}}}"])
+    args.staged = table.make_staged(args, "supernet-alone")
     stages = len(args.fractions.split(",")) + 1
     static = exits_of(args, args.model, None)
     test = {("staged, untrained", c): exits_of(args, args.staged, c, recalibrate=False) for c in ("largest", "smallest")}

@@ -50,8 +50,8 @@ def cell(exits):
     return " / ".join(f"{a:.4f}" for a, _ in exits)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_common_arguments(ap):
+    """The options supernet-table.py and supernet-alone.py share: model, data, schedule, staging."""
     ap.add_argument("model")
     ap.add_argument("--s2dc", required=True)
     ap.add_argument("--fractions", default="0.25,0.5")
@@ -65,16 +65,27 @@ def main():
     ap.add_argument("--test-images", type=int, default=2000)
     ap.add_argument("--recalibrate", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--runs", default=DEFAULT_RUNS, help="';'-separated SAMPLER:DISTILL pairs")
-    ap.add_argument("--work", default=".cache/supernet-table")
-    args = ap.parse_args()
+
+
+def make_staged(args, script):
+    """Stages `args.model` into `args.work`/staged.s2dir as the tables do; returns its path."""
     if not os.path.exists(args.model):
-        sys.exit(f"supernet-table: {args.model} does not exist")
+        sys.exit(f"{script}: {args.model} does not exist")
     os.makedirs(args.work, exist_ok=True)
     staged = os.path.join(args.work, "staged.s2dir")
     run([args.s2dc, "opt", args.model, "-o", staged, "--passes",
          f"canonicalize,strip-softmax,insert-batchnorm,split-stages{{fractions=[{args.fractions}]}},insert-exits,"
          f"make-sliceable,flops-bins{{bins={args.bins}}}"])
+    return staged
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(ap)
+    ap.add_argument("--runs", default=DEFAULT_RUNS, help="';'-separated SAMPLER:DISTILL pairs")
+    ap.add_argument("--work", default=".cache/supernet-table")
+    args = ap.parse_args()
+    staged = make_staged(args, "supernet-table")
     static = exits_of(args, args.model, None)
     # The split as it is (its inserted BatchNorms are still identities): no recalibration.
     untrained = {c: exits_of(args, staged, c, recalibrate=False) for c in ("largest", "smallest")}
