@@ -1,5 +1,6 @@
 // BadFileTests: every malformed file in Fixtures/bad-decode fails with the error its manifest names.
 import Foundation
+import TestSupport
 import XCTest
 @testable import ONNX
 
@@ -101,18 +102,5 @@ final class BadFileTests: XCTestCase {
         } catch {
             XCTFail("threw \(type(of: error)), not ONNXError: \(error)")
         }
-    }
-}
-
-/// A tiny deterministic generator, so the corruption test is the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
