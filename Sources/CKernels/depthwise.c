@@ -1,6 +1,8 @@
 /* depthwise: depthwise convolution with AVX-512 vectors over a plane's pixels, padding by masked loads. */
 #include "CKernels.h"
 
+#include <stdlib.h>
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define S2DC_HAVE_AVX512 1
@@ -102,6 +104,66 @@ static void run_same(const float *x, const float *w, const float *bias, float *y
     }
 }
 
+/* Stride 1, same size, CNHW in and out (the images of a channel follow one another): the planes
+ * of a channel are done as one row of columns, sixteen at a time whatever the plane size (a 7x7
+ * plane alone would fill only 49 of 64 lanes). The masks depend on where a vector starts in its
+ * plane: plane / gcd(16, plane) patterns, computed once. */
+__attribute__((target("avx512f")))
+static int run_flat(const float *x, const float *w, const float *bias, float *y, const s2dc_depthwise *g,
+                    long first, long end)
+{
+    long taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
+    long step = LANES, rem = plane;
+    while (rem) { long t = step % rem; step = rem; rem = t; }   /* step = gcd(LANES, plane) */
+    long patterns = plane / step;
+    if (patterns * taps > 1 << 16) return 0;
+    __mmask16 *table = (__mmask16 *)malloc(sizeof(__mmask16) * (size_t)(patterns * taps));
+    if (!table) return 0;
+    long offsets[MAX_TAPS];
+    for (long ky = 0; ky < g->kernel_h; ++ky)
+        for (long kx = 0; kx < g->kernel_w; ++kx) {
+            long t = ky * g->kernel_w + kx;
+            long dy = ky * g->dilation_h - g->pad_top, dx = kx * g->dilation_w - g->pad_left;
+            offsets[t] = dy * g->width + dx;
+            for (long q = 0; q < patterns; ++q) {
+                __mmask16 m = 0;
+                for (long j = 0; j < LANES; ++j) {
+                    long p = (q * step + j) % plane, iy = p / g->width + dy, ix = p % g->width + dx;
+                    if (iy >= 0 && iy < g->height && ix >= 0 && ix < g->width) m |= (__mmask16)(1u << j);
+                }
+                table[q * taps + t] = m;
+            }
+        }
+    __m512 lo = _mm512_set1_ps(g->lo), hi = _mm512_set1_ps(g->hi);
+    /* Planes q = channel * batch + image: whole runs of one channel's images at a time. */
+    for (long q = first; q < end;) {
+        long c = q / g->batch, i0 = q % g->batch;
+        long i1 = c * g->batch + g->batch <= end ? g->batch : end - c * g->batch;
+        const float *src = x + c * g->in_channel_stride + i0 * plane;
+        long columns = (i1 - i0) * plane;
+        for (long mi = 0; mi < g->multiplier; ++mi) {
+            long o = c * g->multiplier + mi;
+            const float *wo = w + o * taps;
+            float *dst = y + o * g->out_channel_stride + i0 * plane;
+            __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+            for (long col = 0; col < columns; col += LANES) {
+                long n = columns - col;
+                __mmask16 inside = n >= LANES ? 0xFFFF : (__mmask16)((1u << n) - 1);
+                const __mmask16 *m = table + ((col % plane) / step) * taps;
+                const float *s = src + col;
+                __m512 acc = b;
+                for (long t = 0; t < taps; ++t)
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(wo[t]),
+                                          _mm512_maskz_loadu_ps(m[t] & inside, s + offsets[t]), acc);
+                _mm512_mask_storeu_ps(dst + col, inside, clamp(acc, lo, hi));
+            }
+        }
+        q = c * g->batch + i1;
+    }
+    free(table);
+    return 1;
+}
+
 /* Stride 2: one output row at a time, 16 output columns per vector from 32 input columns (the even
  * lanes of two masked loads). */
 __attribute__((target("avx512f")))
@@ -163,11 +225,15 @@ void s2dc_depthwise_run(const float *x, const float *w, const float *bias, float
                         long first, long end)
 {
     if (!s2dc_depthwise_supported(g)) return;
-    if (same_size(g))
-        run_same(x, w, bias, y, g, first, end);
-    else
+    if (!same_size(g)) {
         run_stride_two(x, w, bias, y, g, first, end);
+        return;
+    }
+    long plane = g->height * g->width;
+    int cnhw = g->in_image_stride == plane && g->out_image_stride == plane && g->in_channel_stride > plane;
+    if (!cnhw || !run_flat(x, w, bias, y, g, first, end)) run_same(x, w, bias, y, g, first, end);
 }
+
 
 #else
 
