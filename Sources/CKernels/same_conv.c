@@ -78,14 +78,16 @@ static void panel(const float *x, const float *a, const float *bias, const float
     __m512 lo = _mm512_set1_ps(low), hi = _mm512_set1_ps(high);
     if (residual)
         _Pragma("GCC unroll 8")
-        for (int r = 0; r < ROWS && r < rows; ++r) {
+        for (int r = 0; r < ROWS; ++r) {
+            if (r >= rows) break;
             const float *add = residual + r * out_stride;
             acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_maskz_loadu_ps(store0, add));
             acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_maskz_loadu_ps(store1, add + LANES));
             acc[r][2] = _mm512_add_ps(acc[r][2], _mm512_maskz_loadu_ps(store2, add + 2 * LANES));
         }
     _Pragma("GCC unroll 8")
-    for (int r = 0; r < ROWS && r < rows; ++r) {
+    for (int r = 0; r < ROWS; ++r) {
+        if (r >= rows) break;
         float *out = y + r * out_stride;
         /* max(lo, v) and min(hi, v) return v when v is NaN, so NaN passes as in the scalar Clip. */
         _mm512_mask_storeu_ps(out, store0, _mm512_min_ps(hi, _mm512_max_ps(lo, acc[r][0])));
