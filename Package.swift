@@ -32,6 +32,9 @@ let package = Package(
         // protobuf-c code generated from onnx.proto (scripts/regenerate-onnx-proto.sh).
         .target(name: "ONNXProto", dependencies: ["CProtobufC"], path: "Sources/ONNXProto"),
 
+        // The interpreter's hand-vectorized convolution kernels (AVX-512, chosen at run time).
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
         // The graph IR: types, ops, graph, shape inference, cost model, verifier, text form.
         .target(name: "IR", path: "IR"),
         // Pass protocol, manager, registry and built-in passes.
@@ -40,7 +43,7 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["IR", "ONNXProto"], path: "Sources/ONNX"),
         // The reference interpreter: kernels on OpenBLAS, NPY/NPZ files, training. It runs the
         // `lower` pass pipeline before executing a graph, hence the dependency on Passes.
-        .target(name: "Runtime", dependencies: ["IR", "Passes", "COpenBLAS", "CZlib"], path: "Sources/Runtime"),
+        .target(name: "Runtime", dependencies: ["IR", "Passes", "COpenBLAS", "CZlib", "CKernels"], path: "Sources/Runtime"),
         // Code generators: standalone C and Swift inference files (after the `lower` pipeline).
         .target(name: "Backend", dependencies: ["IR", "Passes"], path: "Sources/Backend"),
         // The search: space, strategies, threshold calibration, Pareto front, checkpoints.

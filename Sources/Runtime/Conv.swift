@@ -1,4 +1,4 @@
-// Conv: convolution as im2col + cblas_sgemm, 1×1 as a plain sgemm, depthwise by a direct kernel.
+// Conv: convolution as im2col + cblas_sgemm (batched ones by SameConv where it applies), 1×1 as a plain sgemm, depthwise directly.
 import Foundation
 import IR
 
@@ -37,12 +37,19 @@ extension Kernels {
                             let b = bias?.scalars ?? [Float](repeating: 0, count: cout)
                             b.withUnsafeBufferPointer { bb in
                                 depthwiseConv2D(xp, wp, bb.baseAddress, yp, batch: n, channels: cin, multiplier: coutg, g,
-                                                input: inLayout, output: outLayout, activation: activation)
+                                                input: inLayout, output: outLayout, activation: activation,
+                                                batched: output == .cnhw)
                             }
                             biasApplied = true
                         } else {
                             let b = bias?.scalars ?? [Float](repeating: 0, count: cout)
                             b.withUnsafeBufferPointer { bb in
+                                // The interpreter's batched (CNHW) convolutions, where the kernel applies.
+                                if output == .cnhw, SameConv.run(xp, wp, bias == nil ? nil : bb.baseAddress, yp, batch: n,
+                                                                 cin: cin, cout: cout, group: group, g, input: inLayout,
+                                                                 output: outLayout, activation: activation) {
+                                    return
+                                }
                                 conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,
                                        input: inLayout, output: outLayout, cnhwOutput: output == .cnhw,
                                        bias: bias == nil ? nil : bb.baseAddress, activation: activation)

@@ -1,16 +1,25 @@
 // DepthwiseConv: the direct kernel for convolutions where each group reads one input channel.
+import CKernels
 import IR
 
 /// Depthwise 2-D convolution (group = Cin, Cout = Cin·multiplier): output channel o reads input
 /// channel o / multiplier, adds `bias[o]` and applies the activation.
 ///
-/// Each input plane is copied once into a zero-bordered scratch plane, so the taps need no bounds
+/// For the interpreter's batched (CNHW) convolutions (`batched`), where the CPU has AVX-512F and
+/// the shape allows (stride 1 with same-size planes, or stride 2), `Sources/CKernels/depthwise.c`
+/// runs it: sixteen output pixels per vector, the padding read as masked-off lanes, so there is no
+/// scratch copy of the input planes. Otherwise each input plane is copied once into a zero-bordered scratch plane, so the taps need no bounds
 /// checks; output rows are then computed eight columns at a time with SIMD vectors (stride 2 loads
 /// sixteen and keeps the even lanes). Planes are found through strides so that the kernel reads and
 /// writes both NCHW and CNHW data. Dilated kernels and strides above 2 take a scalar path.
 func depthwiseConv2D(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                      _ y: UnsafeMutablePointer<Float>, batch n: Int, channels: Int, multiplier: Int,
-                     _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout, activation: FusedActivation?) {
+                     _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout, activation: FusedActivation?,
+                     batched: Bool = false) {
+    if batched, depthwiseAVX512(x, w, bias, y, batch: n, channels: channels, multiplier: multiplier, g, input: input,
+                       output: output, activation: activation) {
+        return
+    }
     let vectorized = g.dilationH == 1 && g.dilationW == 1 && g.strideH <= 2 && g.strideW <= 2
     let chunks = (g.outWidth + 7) / 8
     // Scratch plane: rows cover every input row a kernel tap reads; columns cover every vector load.
@@ -153,4 +162,41 @@ private func depthwisePlaneScalar(_ src: UnsafePointer<Float>, weights: UnsafePo
             }
         }
     }
+}
+
+/// The AVX-512 depthwise kernel (`s2dc_depthwise_run`), when the CPU and the shape allow; false
+/// otherwise. Planes are split between the threads as in the Swift kernel; every output is summed
+/// in tap order, so the split does not change the result.
+private func depthwiseAVX512(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                             _ y: UnsafeMutablePointer<Float>, batch n: Int, channels: Int, multiplier: Int,
+                             _ g: WindowGeometry, input: PlaneLayout, output: PlaneLayout,
+                             activation: FusedActivation?) -> Bool {
+    guard SameConv.available, SameConv.enabled else { return false }
+    // Relu and Clip are a clamp in the kernel; any other activation runs after it.
+    let (lo, hi) = SameConv.bounds(activation) ?? (-.infinity, .infinity)
+    let after = SameConv.bounds(activation) == nil ? activation : nil
+    var shape = s2dc_depthwise(
+        batch: n, channels: channels, multiplier: multiplier, in_image_stride: input.imageStride,
+        in_channel_stride: input.channelStride, out_image_stride: output.imageStride,
+        out_channel_stride: output.channelStride, height: g.height, width: g.width, out_height: g.outHeight,
+        out_width: g.outWidth, kernel_h: g.kernelH, kernel_w: g.kernelW, stride_h: g.strideH, stride_w: g.strideW,
+        pad_top: g.padTop, pad_left: g.padLeft, dilation_h: g.dilationH, dilation_w: g.dilationW, lo: lo, hi: hi)
+    guard s2dc_depthwise_supported(&shape) != 0 else { return false }
+    withUnsafePointer(to: &shape) { shape in
+        Parallel.forEach(n * channels, grain: 8) { _, planes in
+            s2dc_depthwise_run(x, w, bias, y, shape, planes.lowerBound, planes.upperBound)
+            if let after {
+                for plane in planes {
+                    // The kernel's plane numbering: memory order (channel-major for CNHW input).
+                    let channelMajor = input.channelStride > input.imageStride
+                    let (i, ic) = channelMajor ? (plane % n, plane / n) : (plane / channels, plane % channels)
+                    for m in 0..<multiplier {
+                        Kernels.apply(after.op, UnsafeMutableBufferPointer(
+                            start: y + output.offset(image: i, channel: ic * multiplier + m), count: g.outPixels))
+                    }
+                }
+            }
+        }
+    }
+    return true
 }

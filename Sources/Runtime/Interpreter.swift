@@ -7,10 +7,11 @@ import Passes
 ///
 /// Construction compiles the graph once: (unless `fuseOperators` is off) it runs the `lower` pass
 /// pipeline, which folds a BatchNormalization into the Conv or Gemm before it and fuses an
-/// activation into the op before it (the interpreter derives no rewrite of its own); then values
-/// become numbered slots and constants are preloaded. An op's fused activation runs inside its
-/// kernel. Intermediate values are freed after their last reader. At batch > 1, convolution
-/// chains keep their data channel-major (CNHW) internally; inputs and outputs are always NCHW.
+/// activation into the op before it; then values become numbered slots and constants are
+/// preloaded, and (with `fuseOperators`) a residual block's Add is folded into the convolution
+/// whose output only it reads. An op's fused activation runs inside its kernel. Intermediate
+/// values are freed after their last reader. At batch > 1, convolution chains keep their data
+/// channel-major (CNHW) internally; inputs and outputs are always NCHW.
 ///
 /// `run` checks the inputs against the graph's declared types: every input present, ranks and
 /// fixed dimensions equal, and each symbolic dimension (the batch) one size across all inputs.
@@ -51,7 +52,7 @@ public struct Interpreter: Sendable {
         } catch {
             throw RuntimeError("the `\(Lower.name)` pipeline (\(Lower.pipeline)) failed: \(error)")
         }
-        self.plan = try Plan(graph: executed)
+        self.plan = try Plan(graph: executed, fuseResidualAdds: options.fuseOperators)
     }
 
     /// The graph's inputs, in order, with their declared types.
@@ -79,9 +80,7 @@ public struct Interpreter: Sendable {
                 args.append(StoredTensor(tensor: t, layout: cnhw[s] ? .cnhw : .nchw))
             }
             let shapes = step.outputTypes.map { resolve($0, symbols) }
-            let (results, layout) = options.batchLayout
-                ? Kernels.execute(step.op, args, outputShapes: shapes)
-                : (Kernels.execute(step.op, args.map(\.tensor), outputShapes: shapes), .nchw)
+            let (results, layout) = Self.execute(step, args, outputShapes: shapes, batchLayout: options.batchLayout)
             args.removeAll()
             for (s, t) in zip(step.outputs, results) {
                 slots[s] = t
@@ -98,6 +97,26 @@ public struct Interpreter: Sendable {
             outputs[output.name] = StoredTensor(tensor: t, layout: cnhw[output.slot] ? .cnhw : .nchw).nchw
         }
         return outputs
+    }
+
+    /// Runs one step: its op, then the residual Add folded into it (in the convolution's kernel
+    /// when it can take it).
+    private static func execute(_ step: Step, _ args: [StoredTensor], outputShapes: [[Int]],
+                                batchLayout: Bool) -> ([Tensor], DataLayout) {
+        func run(_ op: Op, _ args: [StoredTensor]) -> ([Tensor], DataLayout) {
+            batchLayout ? Kernels.execute(op, args, outputShapes: outputShapes)
+                : (Kernels.execute(op, args.map(\.tensor), outputShapes: outputShapes), .nchw)
+        }
+        guard let add = step.residualAdd, let residual = args.last else { return run(step.op, args) }
+        let convArgs = Array(args.dropLast())
+        if batchLayout, case .conv(let a) = step.op,
+           let y = Kernels.sameConvAdding(convArgs[0], weight: convArgs[1].tensor,
+                                          bias: convArgs.count > 2 ? convArgs[2].tensor : nil, attributes: a,
+                                          residual: residual, outputShape: outputShapes[0], activation: add.activation) {
+            return ([y], .cnhw)
+        }
+        let (conv, layout) = run(step.op, convArgs)
+        return run(add, [StoredTensor(tensor: conv[0], layout: layout), residual])
     }
 
     /// Runs a graph with one input and returns its first output: a convenience for single-input

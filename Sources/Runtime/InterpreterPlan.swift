@@ -11,6 +11,9 @@ struct Step {
     var outputs: [Int]
     var outputTypes: [TensorType]
     var activation: FusedActivation?
+    /// A residual block's Add (with its fused activation) folded into this convolution: the
+    /// step's last input is the Add's other operand, and its outputs are the Add's.
+    var residualAdd: Op? = nil
     /// Slots whose last reader is this step, released after it runs.
     var releases: [Int] = []
 }
@@ -25,7 +28,9 @@ struct Plan {
     var inputSlots: [(name: String, type: TensorType, slot: Int)] = []
     var outputSlots: [(name: String, type: TensorType, slot: Int)] = []
 
-    init(graph: Graph) throws {
+    /// `fuseResidualAdds`: fold each Add that alone reads a convolution's output into that
+    /// convolution (see `foldResidualAdds`).
+    init(graph: Graph, fuseResidualAdds: Bool = false) throws {
         for input in graph.inputs {
             inputSlots.append((input.name, input.type, slot(input.name)))
         }
@@ -44,6 +49,7 @@ struct Plan {
         for name in graph.outputs {
             outputSlots.append((name, try graph.type(of: name), slot(name)))
         }
+        if fuseResidualAdds { foldResidualAdds() }
         computeLifetimes()
     }
 
@@ -54,6 +60,40 @@ struct Plan {
         slotNames.append(name)
         constants.append(nil)
         return slotNames.count - 1
+    }
+
+    /// Folds `y = Add(Conv(x), r)` (or `Add(r, Conv(x))`), with the Add's activation, into the
+    /// convolution's step when the Add is the convolution's only reader, its output has the
+    /// convolution's type (no broadcast), and `r` is ready before the convolution runs: a graph
+    /// input, a constant, or the output of an earlier step. The kernels then add `r` while the
+    /// convolution's outputs are in registers (SameConv), or run the Add right after.
+    private mutating func foldResidualAdds() {
+        var producer: [Int: Int] = [:]
+        var readers: [Int: [Int]] = [:]
+        for (i, step) in steps.enumerated() {
+            for s in step.outputs { producer[s] = i }
+            for s in step.inputs { readers[s, default: []].append(i) }
+        }
+        let graphOutputs = Set(outputSlots.map(\.slot))
+        var removed = Set<Int>()
+        for i in steps.indices {
+            guard case .conv(let a) = steps[i].op, a.activation == nil, steps[i].residualAdd == nil,
+                  steps[i].outputs.count == 1 else { continue }
+            let s = steps[i].outputs[0]
+            guard !graphOutputs.contains(s), let users = readers[s], users.count == 1, let j = users.first, j > i,
+                  case .add = steps[j].op, steps[j].inputs.count == 2,
+                  steps[j].outputTypes == steps[i].outputTypes else { continue }
+            let others = steps[j].inputs.filter { $0 != s }
+            guard others.count == 1, let r = others.first else { continue }
+            if let p = producer[r], p >= i { continue }
+            steps[i].name += "+" + steps[j].name
+            steps[i].inputs.append(r)
+            steps[i].outputs = steps[j].outputs
+            steps[i].residualAdd = steps[j].op
+            for o in steps[j].outputs { producer[o] = i }
+            removed.insert(j)
+        }
+        steps = steps.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
     }
 
     /// Marks each intermediate value for release after its last reader (or right after its

@@ -13,11 +13,34 @@ extension Kernels {
         let size = x.shape.dropFirst(2).reduce(1, *)
         return Tensor.filled(shape: outputShape) { out in
             x.scalars.withUnsafeBufferPointer { xb in
-                for i in 0..<n {
-                    for ch in 0..<c {
-                        let plane = layout == .cnhw ? ch * n + i : i * c + ch
-                        out[i * c + ch] = mean(xb, from: plane * size, count: size)
+                guard let base = xb.baseAddress, size > 0 else {
+                    for i in out.indices { out[i] = .nan }
+                    return
+                }
+                // Planes in memory order, four at a time: four independent sums (each in the
+                // order `mean` adds) instead of one chain of dependent additions.
+                let planes = n * c
+                func store(_ plane: Int, _ sum: Double) {
+                    let (i, ch) = layout == .cnhw ? (plane % n, plane / n) : (plane / c, plane % c)
+                    out[i * c + ch] = Float(sum / Double(size))
+                }
+                var plane = 0
+                while plane + 4 <= planes {
+                    let p = base + plane * size
+                    var s0: Double = 0, s1: Double = 0, s2: Double = 0, s3: Double = 0
+                    for e in 0..<size {
+                        s0 += Double(p[e]); s1 += Double(p[size + e])
+                        s2 += Double(p[2 * size + e]); s3 += Double(p[3 * size + e])
                     }
+                    store(plane, s0); store(plane + 1, s1); store(plane + 2, s2); store(plane + 3, s3)
+                    plane += 4
+                }
+                while plane < planes {
+                    let p = base + plane * size
+                    var sum: Double = 0
+                    for e in 0..<size { sum += Double(p[e]) }
+                    store(plane, sum)
+                    plane += 1
                 }
             }
         }

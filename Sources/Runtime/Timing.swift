@@ -29,9 +29,11 @@ public struct StepTiming: Sendable {
 }
 
 extension Interpreter {
-    /// The op's name, convolutions by kind, and "+act" for a fused activation.
+    /// The op's name, convolutions by kind, "+add" for a folded residual Add and "+act" for a
+    /// fused activation.
     static func label(_ step: Step) -> String {
-        kindLabel(step.op) + (step.op.activation == nil ? "" : "+act")
+        if let add = step.residualAdd { return kindLabel(step.op) + "+add" + (add.activation == nil ? "" : "+act") }
+        return kindLabel(step.op) + (step.op.activation == nil ? "" : "+act")
     }
 
     /// The op's name, convolutions by kind (shared with the training profile).
