@@ -30,16 +30,22 @@ conv-BN-ReLU blocks (4 channels, 1x1 convs on 8x8 maps); the pass's own time fro
 4, and the figure must not exceed 6 (the graph's use lists keep every rewrite's lookups constant;
 removeNode's shift of the node array is what still grows faster).
 
-Dynamic: the default model (models/default.onnx) split into 3 stages with an exit after each
-(split-stages, insert-exits; thresholds chosen so a realistic share of the test images leaves
-early) over the whole Fashion-MNIST test set at batch 1, one thread: mean latency per image of the
-emitted dynamic C (p_predict, real early exit), of the emitted static C of the same model, and of
-onnxruntime on the static model, the C compiled in gcc's default dialect and under -std=c99;
-each dialect's realized speedup (static C / dynamic C) beside the MAC reduction (static MACs /
-mean dynamic MACs). Also the same staged model as dynamic ONNX
-(`s2dc emit --target onnx`: an If chain, real early exit) in onnxruntime against the static ONNX in
-onnxruntime, same session options, its decisions checked against the dynamic C's. Best of three
-alternating rounds of the mean.
+Dynamic: what `s2dc convert` ships: the default model (models/default.onnx) converted with `make
+demo`'s settings (the Makefile's DEMO_FLAGS: supernet training, search, fine-tuning, thresholds
+calibrated to the budget), into WORK/convert/KEY (KEY a digest of the s2dc binary, the model and the
+flags; a finished folder is reused and the output says so; --dynamic-convert DIR benches a given
+convert folder instead), its chosen dynamic model emitted again by this binary with convert's emit
+options, over the whole Fashion-MNIST test set at batch 1, one thread, with its searched thresholds:
+mean latency per image of the emitted dynamic C (p_predict, real early exit), of the emitted static
+C of the static model, and of onnxruntime on the static model, the C compiled in gcc's default
+dialect and under -std=c99; the test accuracy of the dynamic and the static C; each dialect's
+realized speedup (static C / dynamic C) beside the MAC reduction (static MACs / mean dynamic MACs),
+and the same ratio from one program that calls the dynamic and the static C image by image in turn
+(the order alternating), which other load on the machine hits alike (but where each call finds the
+caches holding the other model's weights and activations, which costs the smaller dynamic model
+more: a pessimistic figure). Also the same dynamic model as dynamic ONNX (`s2dc emit --target onnx`: an If chain, real early
+exit) in onnxruntime against the static ONNX in onnxruntime, same session options, its decisions
+checked against the dynamic C's. Best of three alternating rounds of the mean.
 
 Training: `s2dc train` throughput (images per second, batch 128, 2 threads) on the runtime
 section's ResNet-20 and MobileNetV2-style models with Fashion-MNIST (forward, backward and SGD
@@ -57,7 +63,7 @@ and wall time of each, and convert's baselines.
 Needs a Python with torch: --torch-python or $S2DC_TORCH_PYTHON.
 
 Usage: bench.py --s2dc PATH [--work DIR] [--repeat N] [--runs N] [--train-steps N]
-                [--dynamic-images N]
+                [--dynamic-images N] [--dynamic-convert DIR]
                 [--only import|runtime|backend|dynamic|canonicalize|training|peer]
                 [--torch-python PY] [--peer-epochs E] [--peer-pretrain-epochs P] [--peer-model M.onnx]
                 [--peer-train-images N]
@@ -397,10 +403,91 @@ int main(int argc, char **argv)
 """
 
 
-def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
-    """Dynamic C vs static C vs onnxruntime over the Fashion-MNIST test set at batch 1. The staged
-    model's stages are not trained as a supernet (stage 1's max softmax is about 0.18, stage 2's
-    about 0.57), so the thresholds are set low enough that a realistic share leaves early."""
+PAIRED_DRIVER = r"""
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "dyn.h"
+#include "sta.h"
+
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+
+/* argv: images (n x DYN_INPUT_SIZE raw floats), n. Per image one dynamic and one static call, in
+   alternating order, each timed: other load hits both alike (each call also finds the caches
+   holding the other model's data). Prints the mean ms of each. */
+int main(int argc, char **argv)
+{
+    if (argc != 3) return 1;
+    long n = atol(argv[2]);
+    float *in = malloc(sizeof(float) * (size_t)n * DYN_INPUT_SIZE);
+    static float out[STA_OUTPUT_SIZE > DYN_CLASSES ? STA_OUTPUT_SIZE : DYN_CLASSES];
+    dyn_result r;
+    double td = 0, ts = 0;
+    FILE *f = fopen(argv[1], "rb");
+    if (!in || !f || fread(in, sizeof(float), (size_t)n * DYN_INPUT_SIZE, f) != (size_t)n * DYN_INPUT_SIZE) return 2;
+    fclose(f);
+    for (long i = 0; i < 20 && i < n; ++i) { dyn_predict(in + i * DYN_INPUT_SIZE, out, 0, &r); sta_run(in + i * DYN_INPUT_SIZE, out); }
+    for (long i = 0; i < n; ++i) {
+        const float *x = in + i * DYN_INPUT_SIZE;
+        double t0, t1, t2;
+        if (i % 2 == 0) { t0 = now_ms(); dyn_predict(x, out, 0, &r); t1 = now_ms(); sta_run(x, out); t2 = now_ms(); td += t1 - t0; ts += t2 - t1; }
+        else { t0 = now_ms(); sta_run(x, out); t1 = now_ms(); dyn_predict(x, out, 0, &r); t2 = now_ms(); ts += t1 - t0; td += t2 - t1; }
+    }
+    printf("%.6f %.6f\n", td / n, ts / n);
+    return 0;
+}
+"""
+
+
+def demo_flags(root):
+    """`make demo`'s convert options (the Makefile's DEMO_FLAGS, continuation lines joined), so the
+    bench converts the model the way the demo does without a second copy of the settings."""
+    import re
+    import shlex
+    with open(os.path.join(root, "Makefile")) as f:
+        text = f.read().replace("\\\n", " ")
+    m = re.search(r"^DEMO_FLAGS\s*:?=(.*)$", text, re.M)
+    if not m:
+        sys.exit("dynamic bench: no DEMO_FLAGS in the Makefile")
+    return shlex.split(m.group(1))
+
+
+def file_digest(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def converted_model(s2dc, work, model, flags, folder=None):
+    """The folder of `s2dc convert MODEL FLAGS`: `folder` when given (used as it is), else
+    WORK/convert/KEY, KEY a digest of the binary, the model and the flags, converted now unless a
+    finished run (its report.json) is already there. Returns (folder, whether it was reused)."""
+    import hashlib
+    if folder:
+        if not os.path.exists(os.path.join(folder, "chosen.s2dir")):
+            sys.exit(f"dynamic bench: {folder} has no chosen.s2dir (not a finished s2dc convert folder)")
+        return folder, True
+    key = hashlib.sha256("\n".join([file_digest(s2dc), file_digest(model)] + flags).encode()).hexdigest()[:16]
+    out = os.path.join(work, "convert", key)
+    if os.path.exists(os.path.join(out, "report.json")):
+        return out, True
+    print(f"dynamic: s2dc convert {os.path.relpath(model)} {' '.join(flags)} -o {out} (cached for this binary and model)", flush=True)
+    # An interrupted run resumes where it stopped (convert keeps its phases in the folder).
+    proc = subprocess.run([s2dc, "convert", model] + flags + ["-o", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"dynamic bench: s2dc convert failed:\n{proc.stdout[-4000:]}")
+    return out, False
+
+
+def bench_dynamic(s2dc, work, images_limit=10000, convert_folder=None):
+    """Dynamic C vs static C vs onnxruntime over the Fashion-MNIST test set at batch 1, on what
+    `s2dc convert` ships: the default model converted with the demo's settings (supernet-trained,
+    searched, fine-tuned, thresholds calibrated to the budget), its chosen dynamic model emitted
+    again by this binary, with its searched thresholds."""
     import gzip
     import json
 
@@ -409,6 +496,10 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
 
     root = os.path.dirname(HERE)
     model = os.path.join(root, "models", "default.onnx")
+    flags = demo_flags(root)
+    conv, reused = converted_model(s2dc, work, model, flags, convert_folder)
+    with open(os.path.join(conv, "final-config.json")) as f:
+        thresholds = json.load(f)["thresholds"]
     data = "/usr/share/datasets/fashion-mnist"
     with gzip.open(os.path.join(data, "t10k-images-idx3-ubyte.gz")) as f:
         images = (np.frombuffer(f.read(), np.uint8, offset=16).astype(np.float32) * np.float32(1 / 255)).reshape(-1, 1, 28, 28)
@@ -420,15 +511,12 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
     os.makedirs(d, exist_ok=True)
     x_path = os.path.join(d, "images.raw")
     images.tofile(x_path)
-    staged = os.path.join(d, "default3.s2dir")
-    passes = f"canonicalize,split-stages{{stages=3}},insert-exits{{thresholds=[{thresholds}]}}"
-    subprocess.run([s2dc, "opt", model, f"--passes={passes}", "-o", staged], check=True, capture_output=True)
+    chosen = os.path.join(conv, "chosen.s2dir")
     exes = {}
-    for kind, src, p in [("dynamic", staged, "dyn"), ("static", model, "sta")]:
+    for kind, src, p in [("dynamic", chosen, "dyn"), ("static", model, "sta")]:
         out_dir = os.path.join(d, kind)
-        subprocess.run([s2dc, "emit", src, "--target", "c", "-o", out_dir, "--prefix", p, "--weights", "file"],
-                       check=True, capture_output=True)
-        load = f'if ({p}_load_weights("{os.path.join(out_dir, p + ".bin")}") != 0) return 3;'
+        # The emit options convert uses (weights inline at this size), so this is the code it ships.
+        subprocess.run([s2dc, "emit", src, "--target", "c", "-o", out_dir, "--prefix", p], check=True, capture_output=True)
         if kind == "dynamic":
             call = f"{p}_predict(in + i * {p.upper()}_INPUT_SIZE, out, 0, &r);"
             record = 'macs += r.macs; exits[r.exit_stage] += 1; fprintf(lab, "%d\\n", r.label);'
@@ -440,15 +528,27 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
                       % p.upper())
             src_c = DYNAMIC_DRIVER
             fields = {"OUT": f"{p.upper()}_OUTPUT_SIZE", "S": "0"}
+        weights = os.path.join(out_dir, p + ".bin")
+        load = f'if ({p}_load_weights("{weights}") != 0) return 3;' if os.path.exists(weights) else ""
         with open(os.path.join(out_dir, "bench.c"), "w") as f:
             f.write(src_c % dict(fields, p=p, P=p.upper(), load=load, call=call, record=record))
-        for i, (dialect, flags) in enumerate(C_DIALECTS):
+        for i, (dialect, cflags) in enumerate(C_DIALECTS):
             exe = os.path.join(out_dir, f"bench{i}")
-            subprocess.run(["gcc", "-O3", "-march=native"] + flags + ["-o", exe, os.path.join(out_dir, f"{p}.c"),
+            subprocess.run(["gcc", "-O3", "-march=native"] + cflags + ["-o", exe, os.path.join(out_dir, f"{p}.c"),
                             os.path.join(out_dir, "bench.c"), "-lm"], check=True)
             exes[(kind, dialect)] = exe
+    # The dynamic and the static C in one program, called image by image in turn (`PAIRED_DRIVER`).
+    paired = {}
+    with open(os.path.join(d, "paired.c"), "w") as f:
+        f.write(PAIRED_DRIVER)
+    for i, (dialect, cflags) in enumerate(C_DIALECTS):
+        exe = os.path.join(d, f"paired{i}")
+        subprocess.run(["gcc", "-O3", "-march=native"] + cflags + ["-I", os.path.join(d, "dynamic"), "-I", os.path.join(d, "static"),
+                        "-o", exe, os.path.join(d, "dynamic", "dyn.c"), os.path.join(d, "static", "sta.c"),
+                        os.path.join(d, "paired.c"), "-lm"], check=True)
+        paired[dialect] = (exe, [])
     dynamic_onnx = os.path.join(d, "dynamic.onnx")
-    subprocess.run([s2dc, "emit", staged, "--target", "onnx", "-o", dynamic_onnx], check=True, capture_output=True)
+    subprocess.run([s2dc, "emit", chosen, "--target", "onnx", "-o", dynamic_onnx], check=True, capture_output=True)
     session = ort_single_thread_session(model)
     # The thresholds are initializers that are also inputs (overridable), which onnxruntime warns about.
     dyn_session = ort_single_thread_session(dynamic_onnx, log_severity=3)
@@ -464,6 +564,10 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
             if kind in info and (info[kind][0] != result[0] or info[kind][1] != result[1] or (info[kind][2] != result[2]).any()):
                 sys.exit(f"dynamic bench: the {kind} C's MACs, exits or labels differ between dialects")
             info[kind] = result
+        for exe, ratios in paired.values():
+            dyn_ms, sta_ms = (float(v) for v in subprocess.run([exe, x_path, str(n)], check=True, capture_output=True,
+                                                                text=True).stdout.split())
+            ratios.append(sta_ms / dyn_ms)
         for i in range(20):
             session.run(None, {"input": images[i:i + 1]})
         start = time.perf_counter()
@@ -481,22 +585,28 @@ def bench_dynamic(s2dc, work, images_limit=10000, thresholds="0.185,0.6"):
     acc_dyn = float((dyn_labels == labels).mean())
     acc_sta = float((info["static"][2] == labels).mean())
     reduction = static_macs / mean_macs
-    print(f"dynamic: models/default.onnx in 3 stages, exit thresholds [{thresholds}], {n} Fashion-MNIST test images, "
+    print(f"dynamic: models/default.onnx through s2dc convert ({' '.join(flags)}; "
+          f"{'reused' if reused else 'converted now'}: {os.path.relpath(conv)}), its chosen model emitted by this binary, "
+          f"searched thresholds [{','.join(f'{t:.4f}' for t in thresholds)}], {n} Fashion-MNIST test images, "
           f"batch 1, 1 thread, best of 3 rounds of the mean (gcc -O3 -march=native, default dialect and -std=c99; "
           f"onnxruntime {ort.__version__})")
-    print(f"  exits per stage {exits} ({100 * (n - exits[-1]) / n:.0f}% leave early); accuracy dynamic {acc_dyn:.4f}, "
+    print(f"  exits per stage {exits} ({100 * (n - exits[-1]) / n:.0f}% leave early); test accuracy dynamic {acc_dyn:.4f}, "
           f"static {acc_sta:.4f}")
     for dialect, _ in C_DIALECTS:
         for kind in ["dynamic", "static"]:
             print(f"  {kind + ' C, ' + dialect:<26} {best[(kind, dialect)] * 1000:9.1f} us/image")
     print(f"  {'onnxruntime (static)':<26} {best['onnxruntime'] * 1000:9.1f} us/image")
-    print(f"  MACs: static {static_macs}, dynamic mean {mean_macs:.0f}: reduction {reduction:.2f}x")
+    print(f"  MACs: static {static_macs}, dynamic mean {mean_macs:.0f} ({100 / reduction:.1f}%): reduction {reduction:.2f}x")
     for dialect, _ in C_DIALECTS:
         dyn_ms = best[("dynamic", dialect)]
         realized = best[("static", dialect)] / dyn_ms
         print(f"  {dialect:<12} realized speedup (static C / dynamic C) {realized:.2f}x = {realized / reduction:.2f} of the MAC "
               f"reduction ({'met' if realized >= 0.9 * reduction else 'MISSED'}, target 0.9); dynamic C / onnxruntime "
               f"{dyn_ms / best['onnxruntime']:.2f} ({'met' if dyn_ms <= 0.4 * best['onnxruntime'] else 'MISSED'}, target 0.4)")
+    for dialect, (_, ratios) in paired.items():
+        realized = sorted(ratios)[len(ratios) // 2]
+        print(f"  {dialect:<12} interleaved image by image (one call each, the order alternating; median of 3 rounds): realized "
+              f"{realized:.2f}x = {realized / reduction:.2f} of the MAC reduction ({'met' if realized >= 0.9 * reduction else 'MISSED'})")
     onnx_exits = [sum(1 for y in dyn_onnx if int(y[1][0]) == s) for s in range(1, len(exits) + 1)]
     onnx_macs = sum(int(y[2][0]) for y in dyn_onnx) / n
     same = sum(1 for y, l in zip(dyn_onnx, dyn_labels) if int(np.argmax(y[0])) == l)
@@ -647,6 +757,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=200, help="timed runs per model in the backend section")
     parser.add_argument("--dynamic-images", type=int, default=10000, help="test images in the dynamic section")
+    parser.add_argument("--dynamic-convert", help="dynamic section: an s2dc convert output folder to bench as it is "
+                        "(default: convert models/default.onnx with the demo's settings, cached per binary and model)")
     parser.add_argument("--train-steps", type=int, default=12, help="timed steps per training run")
     parser.add_argument("--only", choices=["import", "runtime", "backend", "dynamic", "canonicalize", "training", "peer"], help="run one section")
     parser.add_argument("--torch-python", default=os.environ.get("S2DC_TORCH_PYTHON"), help="a Python with torch (peer)")
@@ -665,7 +777,8 @@ def main():
     if args.only in (None, "canonicalize"):
         bench_canonicalize(s2dc, args.work, args.repeat)
     if args.only in (None, "dynamic"):
-        bench_dynamic(s2dc, os.path.abspath(args.work), args.dynamic_images)
+        bench_dynamic(s2dc, os.path.abspath(args.work), args.dynamic_images,
+                      args.dynamic_convert and os.path.abspath(args.dynamic_convert))
     if args.only in (None, "training"):
         bench_training(s2dc, args.work, args.repeat, max(1, args.train_steps))
     if args.only == "peer":  # never in the default run: it trains for a long time

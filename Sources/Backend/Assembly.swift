@@ -41,8 +41,10 @@ struct Assembly {
 
     /// Assembles a lowered program. Each of `contiguous` (value lists, from `ContiguousLayout`)
     /// is laid out back to back in one arena block alive from its first member's step to its last
-    /// member's last use, so a view of the whole run (a concat) costs no copy.
+    /// member's last use, so a view of the whole run (a concat) costs no copy. Residual Adds are
+    /// folded into the convolutions that feed them first (`ResidualFusion`).
     init(program: Program, lang: Language, options: EmitOptions, contiguous: [[String]] = []) throws {
+        let program = ResidualFusion.fuse(program, keep: Set(contiguous.joined()))
         for (name, t) in program.constants where t.isElided {
             throw BackendError("constant '\(name)' has no data (parsed from elided text)")
         }

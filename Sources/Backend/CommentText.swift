@@ -11,8 +11,9 @@ enum CommentText {
     /// `[1,3,4,4]`.
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }
 
-    /// `name: op + activation`, the heading of a step's kernel.
+    /// `name: op + activation` (`op + add + activation` with a fused residual), the heading of a
+    /// step's kernel.
     static func summary(_ step: Step) -> String {
-        "\(sanitize(step.name)): \(step.op.name)" + (step.activation.map { " + " + $0.op.name } ?? "")
+        "\(sanitize(step.name)): \(step.op.name)" + (step.residual == nil ? "" : " + add") + (step.activation.map { " + " + $0.op.name } ?? "")
     }
 }

@@ -41,6 +41,8 @@ final class KernelBuilder {
     private(set) var scratchFloats = 0
     /// Shared helper functions the body calls (emitted once per file).
     var helpers: Set<String> = []
+    /// Whether the kernel added the step's residual as it wrote its output (else a sweep does).
+    var residualDone = false
 
     init(lang: Language, step: Step, program: Program, weights: WeightTable, options: EmitOptions) {
         self.lang = lang
@@ -104,8 +106,27 @@ final class KernelBuilder {
         return .set(acc, "\(options.prefix.uppercased())_FMA(\(a), \(b), \(acc))")
     }
 
-    /// The expression `v` with the step's activation applied.
-    func act(_ v: String) -> String { step.activation?.apply(v, lang) ?? v }
+    /// The expression `v` with the step's activation applied; `v` itself for a step with a
+    /// residual, whose activation follows the residual's addition (`residualSweep`, `withResidual`).
+    func act(_ v: String) -> String { step.residual == nil ? finalAct(v) : v }
+
+    /// The expression `v` with the step's activation applied, residual or not.
+    func finalAct(_ v: String) -> String { step.activation?.apply(v, lang) ?? v }
+
+    /// The statements storing `value` + the residual at flat output index `index` into `target`
+    /// (the activation after the sum, as the separate Add computed it), or `value` activated
+    /// without a residual.
+    func withResidual(_ target: String, _ value: String, index: String) -> [Stmt] {
+        guard let r = step.residual else { return [.set(target, act(value))] }
+        return [.let_("v", "\(value) + \(x(r))[\(index)]"), .set(target, finalAct("v"))]
+    }
+
+    /// `ptr[i] = activation(ptr[i] + residual[i])` over `count` elements: the residual of a
+    /// kernel that writes its output before it can add it.
+    func residualSweep(_ ptr: String, count: Int) {
+        guard let r = step.residual else { return }
+        emit(.loop("i", count, [.let_("v", "\(ptr)[i] + \(x(r))[i]"), .set("\(ptr)[i]", finalAct("v"))]))
+    }
 
     func emit(_ s: Stmt) { body.append(s) }
     func emit(_ ss: [Stmt]) { body += ss }
@@ -113,13 +134,14 @@ final class KernelBuilder {
     /// A sweep applying the step's activation over `count` elements of `ptr`; with `clampDone`,
     /// only when it is not a clamp (clamps run inside the GEMM helpers).
     func activationSweep(_ ptr: String, count: Int, clampDone: Bool = false) {
-        guard let a = step.activation, !(clampDone && a.clamp != nil) else { return }
+        guard step.residual == nil, let a = step.activation, !(clampDone && a.clamp != nil) else { return }
         emit(.loop("i", count, [.let_("v", "\(ptr)[i]"), .set("\(ptr)[i]", a.apply("v", lang))]))
     }
 
-    /// Clamp bounds for GEMM calls: the activation's when it is a clamp, else ±infinity.
+    /// Clamp bounds for GEMM calls: the activation's when it is a clamp (and no residual follows),
+    /// else ±infinity.
     var clampArgs: [String] {
-        let c = step.activation?.clamp ?? (-.infinity, .infinity)
+        let c = (step.residual == nil ? step.activation?.clamp : nil) ?? (-.infinity, .infinity)
         return [lang.f(c.lo), lang.f(c.hi)]
     }
 }

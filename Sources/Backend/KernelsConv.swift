@@ -19,16 +19,15 @@ extension KernelBuilder {
             a = ConvAttributes(kernel: kernel, strides: [1] + a.strides, pads: [0, a.pads[0], 0, a.pads[1]],
                                dilations: [1] + a.dilations, group: a.group)
         }
-        guard xs.count == 4, constant(1) != nil else {
+        if xs.count != 4 || constant(1) == nil {
             directConv(a, xs: xs, ys: ys, wShape: wShape)
-            return
-        }
-        let c = xs[1]
-        if a.group == c, ys[1] % c == 0 {
+        } else if a.group == xs[1], ys[1] % xs[1] == 0 {
             depthwise(a, xs: xs, ys: ys)
         } else {
             im2colGemm(a, xs: xs, ys: ys)
         }
+        // A fused residual that the kernel did not add while writing its output.
+        if !residualDone { residualSweep(y(), count: ys.elementCount) }
     }
 
     /// Weights [Cout, K] of one group → MR-row blocks, k-major: block b holds rows b·MR…, as

@@ -142,11 +142,13 @@ extension KernelBuilder {
                 emit(.call(gemmHelper(tile, offsets: true), ["\(mg)", "\(count)", "\(kg)", offset(wp, gi * mgPad * kg), s, "off", out, "\(count)",
                                                              offset(bp, gi * mgPad)] + clampArgs))
                 let yOff = b * cout * oh * ow + gi * mg * oh * ow
-                emit(.loop("co", mg, [.loop("oh", oh, [.loop("ow", ow, [
-                    .set("\(dst)[\(yOff == 0 ? "" : "\(yOff) + ")co * \(oh * ow) + oh * \(ow) + ow]", "\(out)[co * \(count) + oh * \(plane.wq) + ow]"),
-                ])])]))
+                // The copy out adds a fused residual (ResidualFusion) on the way.
+                let at = "\(yOff == 0 ? "" : "\(yOff) + ")co * \(oh * ow) + oh * \(ow) + ow"
+                emit(.loop("co", mg, [.loop("oh", oh, [.loop("ow", ow,
+                    withResidual("\(dst)[\(at)]", "\(out)[co * \(count) + oh * \(plane.wq) + ow]", index: at))])]))
             }
         }
+        residualDone = true
         activationSweep(dst, count: n * cout * oh * ow, clampDone: true)
     }
 

@@ -42,12 +42,27 @@ extension KernelBuilder {
     func globalAveragePool() {
         let s = xs(0)
         let planes = s[0] * s[1], size = s.dropFirst(2).reduce(1, *)
-        emit(.loop("pl", planes, [
+        // Eight planes at a time, each summed in its own order by its own accumulator (the same
+        // floats as one plane at a time), so eight addition chains overlap instead of one: a
+        // staged model's exit pools 5–64 planes of 7×7, and one chain of dependent adds per plane
+        // took about 1.5 % of its stage 1 (51 planes: 700 → 390 ns).
+        let lanes = 8, blocks = size > 1 ? planes / lanes : 0
+        if blocks > 0 {
+            var body: [Stmt] = (0..<lanes).map { .var_("a\($0)", lang.f(0)) }
+            body.append(.loop("i", size, (0..<lanes).map { .add("a\($0)", "\(x(0))[(pb * \(lanes) + \($0)) * \(size) + i]") }))
+            for l in 0..<lanes {
+                body += [.let_("v\(l)", "a\(l) / \(lang.f(Float(size)))"), .set("\(y())[pb * \(lanes) + \(l)]", act("v\(l)"))]
+            }
+            emit(.loop("pb", blocks, body))
+            guard planes > blocks * lanes else { return }
+        }
+        let rest: [Stmt] = [
             .var_("acc", lang.f(0)),
             .loop("i", size, [.add("acc", "\(x(0))[pl * \(size) + i]")]),
             .let_("v", "acc / \(lang.f(Float(size)))"),
             .set("\(y())[pl]", act("v")),
-        ]))
+        ]
+        emit(blocks == 0 ? .loop("pl", planes, rest) : .range("pl", "\(blocks * lanes)", "\(planes)", rest))
     }
 
     /// Mean over `axes`: accumulate every input element into its output cell, then divide.

@@ -11,8 +11,11 @@ struct Step {
     var op: Op
     var inputs: [String]
     var outputs: [String]
-    /// Applied to every output element as it is produced (the op's fused activation).
+    /// Applied to every output element as it is produced (the op's fused activation; with a
+    /// residual, after the residual is added).
     var activation: FusedActivation?
+    /// The input (index) added to a convolution's output before `activation` (ResidualFusion).
+    var residual: Int? = nil
 }
 
 /// The graph as the emitters see it: concrete shapes (batch 1), kernels in order, and views.

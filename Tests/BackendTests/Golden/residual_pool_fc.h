@@ -17,7 +17,7 @@ extern "C" {
 #define RESIDUAL_POOL_FC_INPUT_SIZE 16
 /* Output 0 "logits": float[1][2], 2 floats. */
 #define RESIDUAL_POOL_FC_OUTPUT_SIZE 2
-/* Arena: floats and bytes the activations need (39 floats without reuse). */
+/* Arena: floats and bytes the activations need (23 floats without reuse). */
 #define RESIDUAL_POOL_FC_ARENA_SIZE 80
 #define RESIDUAL_POOL_FC_ARENA_BYTES (4 * RESIDUAL_POOL_FC_ARENA_SIZE)
 
