@@ -71,10 +71,12 @@ extension ConvertDriver {
             let images = test.batch(Array(0..<test.count), data.preprocessing.evaluation, rng: &rng).images.scalars
             let inputSize = test.imageSize
             let classes = e.logits.last?.first?.count ?? 0
-            let how = "\(cc) -O3 -std=c99, mean over \(test.count) test images, batch 1, one thread"
+            try FileManager.default.createDirectory(atPath: folder.latency, withIntermediateDirectories: true)
+            let flags = EmittedCTiming.flags(compiler: cc, work: folder.latency)
+            let how = "\(cc) \(flags.joined(separator: " ")), mean over \(test.count) test images, batch 1, one thread"
             do {
                 let weights = FileManager.default.fileExists(atPath: dynamicCFolder + "/model.bin") ? dynamicCFolder + "/model.bin" : nil
-                let d = try EmittedCTiming.measure(compiler: cc, folder: dynamicCFolder, source: "model.c", header: "model.h", prefix: "model",
+                let d = try EmittedCTiming.measure(compiler: cc, flags: flags, folder: dynamicCFolder, source: "model.c", header: "model.h", prefix: "model",
                                                    dynamic: true, classes: classes, inputSize: inputSize, weights: weights,
                                                    images: images, count: test.count, work: folder.latency)
                 dynamic.meanLatencyMs = d.meanMs
@@ -90,7 +92,7 @@ extension ConvertDriver {
             }
             do {
                 let weights = FileManager.default.fileExists(atPath: folder.latency + "/static.bin") ? folder.latency + "/static.bin" : nil
-                let s = try EmittedCTiming.measure(compiler: cc, folder: folder.latency, source: "static.c", header: "static.h",
+                let s = try EmittedCTiming.measure(compiler: cc, flags: flags, folder: folder.latency, source: "static.c", header: "static.h",
                                                    prefix: "static", dynamic: false, classes: classes, inputSize: inputSize,
                                                    weights: weights, images: images, count: test.count, work: folder.latency)
                 staticReport.latencyMs = s.meanMs

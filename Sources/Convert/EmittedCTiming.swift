@@ -1,4 +1,4 @@
-// EmittedCTiming: compiles emitted C with a small harness (cc -O3) and times it over the test images.
+// EmittedCTiming: compiles emitted C with a small harness (cc -O3 -std=c99 -march=native) and times it over the test images.
 import Foundation
 import IR
 
@@ -25,6 +25,23 @@ public enum EmittedCTiming {
             }
         }
         return nil
+    }
+
+    /// The optimization flags the latency is measured with: `$CFLAGS` when set (split at spaces),
+    /// else `-O3 -std=c99 -march=native`: the strict dialect devices compile with, tuned for the
+    /// machine that runs the measurement (without `-march`, gcc on x86-64 emits SSE2 only and the
+    /// emitted kernels run several times slower than on the device they are written for). A
+    /// compiler that refuses `-march=native` gets `-O3 -std=c99`.
+    public static func flags(compiler cc: String, work: String) -> [String] {
+        if let env = ProcessInfo.processInfo.environment["CFLAGS"], !env.trimmingCharacters(in: .whitespaces).isEmpty {
+            return env.split(separator: " ").map(String.init)
+        }
+        let base = ["-O3", "-std=c99"], probe = work + "/march-probe.c"
+        defer { try? FileManager.default.removeItem(atPath: probe); try? FileManager.default.removeItem(atPath: probe + ".o") }
+        guard (try? writeAtomically(Data("int probe(void) { return 0; }\n".utf8), to: probe)) != nil,
+              (try? run(cc, base + ["-march=native", "-c", probe, "-o", probe + ".o"], what: "probing -march=native")) != nil
+        else { return base }
+        return base + ["-march=native"]
     }
 
     /// The harness: `prefix` is the emitted symbol prefix; `dynamic` calls `prefix_predict` (the
@@ -75,10 +92,10 @@ public enum EmittedCTiming {
             """
     }
 
-    /// Compiles `source` (the emitted .c in `folder`, header beside it) with the harness and runs
-    /// it over `images` (count × inputSize preprocessed floats). Throws with the compiler's or the
-    /// program's message when either fails.
-    public static func measure(compiler cc: String, folder: String, source: String, header: String, prefix: String,
+    /// Compiles `source` (the emitted .c in `folder`, header beside it) with the harness under
+    /// `flags` and runs it over `images` (count × inputSize preprocessed floats). Throws with the
+    /// compiler's or the program's message when either fails.
+    public static func measure(compiler cc: String, flags: [String], folder: String, source: String, header: String, prefix: String,
                                dynamic: Bool, classes: Int, inputSize: Int, weights: String?, images: [Float],
                                count: Int, work: String) throws -> Outcome {
         let harnessPath = work + "/\(prefix)_harness.c", binary = work + "/\(prefix)_bench"
@@ -88,7 +105,7 @@ public enum EmittedCTiming {
         if !FileManager.default.fileExists(atPath: imagesPath) {
             try writeAtomically(images.withUnsafeBufferPointer { Data(buffer: $0) }, to: imagesPath)
         }
-        try run(cc, ["-O3", "-std=c99", "-I", folder, "-o", binary, harnessPath, folder + "/" + source, "-lm"], what: "compiling \(source)")
+        try run(cc, flags + ["-I", folder, "-o", binary, harnessPath, folder + "/" + source, "-lm"], what: "compiling \(source)")
         try run(binary, [imagesPath, "\(count)", results], what: "running \(source)")
         guard let text = try? String(contentsOfFile: results, encoding: .utf8) else {
             throw ConvertError("\(results): the latency harness wrote no results")

@@ -120,6 +120,9 @@ final class ConvertDriverTests: XCTestCase {
             XCTAssertNotNil(report.staticModel.latencyMs, report.staticModel.latencyNote ?? "")
             XCTAssertNotNil(report.dynamicModel.meanLatencyMs, report.dynamicModel.latencyNote ?? "")
             XCTAssertEqual(report.dynamicModel.emittedAgreement ?? 0, 1, accuracy: 0.04)
+            // The note names the flags the C was timed with (the strict dialect, tuned for this machine).
+            let note = report.staticModel.latencyNote ?? ""
+            XCTAssertTrue(note.contains("-O3 -std=c99") && note == report.dynamicModel.latencyNote, "\(note)")
         }
         // Both plots are well-formed XML.
         for svg in ["pareto.svg", "exits.svg"] {
