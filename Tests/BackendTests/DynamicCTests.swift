@@ -145,7 +145,7 @@ final class DynamicCTests: XCTestCase {
         for s in 1...2 {
             let y = try interpreter.run([graph.inputs[0].name: x], exitAt: s).outputs[graph.outputs[0]]!
             let scores = (0..<n).map { StagedInterpreter.score(Array(y.scalars[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
-            thresholds.append(Double(Harness.threshold(between: scores, at: n / 2)))
+            thresholds.append(Double(TestSupport.threshold(between: scores, at: n / 2)))
         }
         var staged = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
         let t = thresholds.map { String(describing: $0) }.joined(separator: ",")
@@ -168,7 +168,7 @@ final class DynamicCTests: XCTestCase {
         for s in 1..<graph.stageInfo!.stageCount {
             let y = try interpreter.run([graph.inputs[0].name: x], exitAt: s).outputs[graph.outputs[0]]!
             let scores = (0..<n).map { StagedInterpreter.score(Array(y.scalars[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
-            thresholds.append(Double(Harness.threshold(between: scores, at: n * 3 / 4)))
+            thresholds.append(Double(TestSupport.threshold(between: scores, at: n * 3 / 4)))
         }
         var staged = try ONNXLoader.load(path: TestSupport.repoRoot.appendingPathComponent("models/default.onnx").path)
         let t = thresholds.map { String(describing: $0) }.joined(separator: ",")

@@ -115,7 +115,7 @@ final class DynamicONNXTests: XCTestCase {
         for e in info.exits.indices.dropLast() {
             let y = try XCTUnwrap(interpreter.run([g.inputs[0].name: x], exitAt: e + 1).outputs[g.outputs[0]]).scalars
             let scores = (0..<n).map { StagedInterpreter.score(Array(y[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
-            info.exits[e].threshold = Harness.threshold(between: scores, at: n * 3 / 4)
+            info.exits[e].threshold = TestSupport.threshold(between: scores, at: n * 3 / 4)
         }
         g.setStageInfo(info)
         let exits = try check(g, x: x, overrides: [Array(repeating: 0, count: 8), Array(repeating: 1.01, count: 8)],
@@ -164,7 +164,7 @@ final class DynamicONNXTests: XCTestCase {
         let y = try XCTUnwrap(first.outputs[g.outputs[0]]).scalars
         let k = y.count / n
         let scores = (0..<n).map { StagedInterpreter.score(Array(y[($0 * k)..<(($0 + 1) * k)]), info.exits[0].score) }.sorted()
-        info.exits[0].threshold = Harness.threshold(between: scores, at: n / 2)
+        info.exits[0].threshold = TestSupport.threshold(between: scores, at: n / 2)
         g.setStageInfo(info)
     }
 

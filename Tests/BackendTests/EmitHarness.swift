@@ -17,15 +17,6 @@ enum Harness {
         return TestSupport.run("clang", ["--version"])?.status == 0 ? "clang" : nil
     }()
 
-    /// A threshold between the sorted scores `sorted[index - 1]` and `sorted[index]` (the first
-    /// `index` samples stay, the rest leave), halfway, so that no sample sits on it: another engine
-    /// (onnxruntime, the emitted code) rounds a score a few ulps differently, and a sample exactly
-    /// at the threshold would then decide differently without either engine being wrong.
-    static func threshold(between sorted: [Float], at index: Int, file: StaticString = #filePath, line: UInt = #line) -> Float {
-        XCTAssertLessThan(sorted[index - 1], sorted[index], "scores tie at \(index): \(sorted)", file: file, line: line)
-        return (sorted[index - 1] + sorted[index]) / 2
-    }
-
     /// A fresh folder under .build for one test's files.
     static func workDir(_ name: String) -> URL {
         let dir = TestSupport.repoRoot.appendingPathComponent(".build/backend-tests/\(name)")

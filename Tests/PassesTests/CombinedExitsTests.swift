@@ -236,7 +236,7 @@ final class CombinedExitsModelTests: XCTestCase {
         for s in 1..<info.stageCount {
             let y = try XCTUnwrap(runner.run([name: input], exitAt: s).outputs[out])
             let scores = (0..<n).map { StagedInterpreter.score(Array(y.scalars[($0 * 10)..<($0 * 10 + 10)]), .softmax) }.sorted()
-            thresholds.append(scores[n / 2])
+            thresholds.append(TestSupport.threshold(between: scores, at: n / 2))
         }
         let batched = try runner.run([name: input], thresholds: thresholds)
         XCTAssertGreaterThan(Set(batched.exitStage).count, 1, "the thresholds should split the batch: \(batched.exitStage)")
