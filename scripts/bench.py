@@ -498,6 +498,13 @@ def bench_dynamic(s2dc, work, images_limit=10000, convert_folder=None):
     model = os.path.join(root, "models", "default.onnx")
     flags = demo_flags(root)
     conv, reused = converted_model(s2dc, work, model, flags, convert_folder)
+    if convert_folder:
+        # A given folder: the static model and the options are that run's own (OUT/convert.json).
+        with open(os.path.join(conv, "convert.json")) as f:
+            settings = json.load(f)
+        model = settings["model"] if os.path.isabs(settings["model"]) else os.path.join(root, settings["model"])
+        flags = [f"its own options: budget {settings['budget']}, {settings['epochs']} supernet epoch(s), "
+                 f"{settings['finetuneEpochs']} fine-tuning epoch(s)"]
     with open(os.path.join(conv, "final-config.json")) as f:
         thresholds = json.load(f)["thresholds"]
     data = "/usr/share/datasets/fashion-mnist"
@@ -585,7 +592,7 @@ def bench_dynamic(s2dc, work, images_limit=10000, convert_folder=None):
     acc_dyn = float((dyn_labels == labels).mean())
     acc_sta = float((info["static"][2] == labels).mean())
     reduction = static_macs / mean_macs
-    print(f"dynamic: models/default.onnx through s2dc convert ({' '.join(flags)}; "
+    print(f"dynamic: {os.path.relpath(model, root)} through s2dc convert ({' '.join(flags)}; "
           f"{'reused' if reused else 'converted now'}: {os.path.relpath(conv)}), its chosen model emitted by this binary, "
           f"searched thresholds [{','.join(f'{t:.4f}' for t in thresholds)}], {n} Fashion-MNIST test images, "
           f"batch 1, 1 thread, best of 3 rounds of the mean (gcc -O3 -march=native, default dialect and -std=c99; "
