@@ -265,6 +265,16 @@ def set_masks(net, on):
             m.mask.copy_(m.tri if on else torch.ones_like(m.tri))
 
 
+def random_crop(xb, g):
+    """A random crop per image of an N x 1 x 28 x 28 batch after 2-pixel zero padding (as s2dc
+    train --crop-padding 2), drawn from generator g."""
+    pad = F.pad(xb, (2, 2, 2, 2))
+    dy, dx = torch.randint(0, 5, (2, len(xb)), generator=g)
+    ar = torch.arange(28)
+    return pad[torch.arange(len(xb))[:, None, None], 0, (dy[:, None] + ar)[:, :, None],
+               (dx[:, None] + ar)[:, None, :]].unsqueeze(1)
+
+
 def train(net, x, y, epochs, lr, seed, dynamic, log):
     decay = [p for n, p in net.named_parameters() if n.endswith("conv.weight") or n == "fc.weight"]
     rest = [p for n, p in net.named_parameters() if not (n.endswith("conv.weight") or n == "fc.weight")]
@@ -279,13 +289,7 @@ def train(net, x, y, epochs, lr, seed, dynamic, log):
         order = torch.randperm(len(x), generator=g)
         for i in range(len(x) // 128):
             idx = order[i * 128:(i + 1) * 128]
-            xb, yb = x[idx], y[idx]
-            # a random crop per image after 2-pixel zero padding (as s2dc train --crop-padding 2)
-            pad = F.pad(xb, (2, 2, 2, 2))
-            dy, dx = torch.randint(0, 5, (2, len(xb)), generator=g)
-            ar = torch.arange(28)
-            xb = pad[torch.arange(len(xb))[:, None, None], 0, (dy[:, None] + ar)[:, :, None],
-                     (dx[:, None] + ar)[:, None, :]].unsqueeze(1)
+            xb, yb = random_crop(x[idx], g), y[idx]
             logits = net(xb)
             if dynamic:
                 teacher = F.softmax(logits[-1], dim=1).detach()

@@ -79,12 +79,7 @@ def main():
         order = torch.randperm(len(x_tr), generator=g)
         for i in range(per_epoch):
             idx = order[i * 128:(i + 1) * 128]
-            xb, yb = x_tr[idx], y_tr[idx]
-            pad = F.pad(xb, (2, 2, 2, 2))  # a random crop per image after 2-pixel zero padding
-            dy, dx = torch.randint(0, 5, (2, len(xb)), generator=g)
-            ar = torch.arange(28)
-            xb = pad[torch.arange(len(xb))[:, None, None], 0, (dy[:, None] + ar)[:, :, None],
-                     (dx[:, None] + ar)[:, None, :]].unsqueeze(1)
+            xb, yb = peer.random_crop(x_tr[idx], g), y_tr[idx]
             logits = net(xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad()
