@@ -13,6 +13,7 @@ let builtinPasses: [any Pass.Type] = [
     CSE.self,
     DCE.self,
     PruneFilters.self,
+    SortChannels.self,
     Lower.self,
     StripSoftmax.self,
     ChannelClasses.self,

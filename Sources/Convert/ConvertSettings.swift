@@ -48,6 +48,9 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     public var sampler = "uniform"
     /// `flops-bins` bins per class (the candidate boundaries).
     public var bins = 8
+    /// Permute every channel class by decreasing filter importance before the split
+    /// (`sort-channels`), so that the early stages hold the strongest filters.
+    public var sortChannels = true
     /// Measure the baselines (uniform partition, width slimming, filter pruning).
     public var baselines = true
     /// Compile the emitted C and time it (needs a C compiler; else the latency is reported as not measured).
@@ -92,7 +95,11 @@ public struct ConvertSettings: Codable, Equatable, Sendable {
     /// The static-to-supernet pipeline (phase `stage`) is `batchNormPipeline`, then `splitPipeline`.
     /// This first part gives the static network with a BatchNormalization after every convolution,
     /// whose statistics the inserted ones start from.
-    public var batchNormPipeline: String { BatchNormInsertion.staticPipeline }
+    /// With `sortChannels`, `sort-channels` runs first, so that the inserted statistics and the
+    /// split see the same channel order.
+    public var batchNormPipeline: String {
+        sortChannels ? "canonicalize,strip-softmax,sort-channels,insert-batchnorm" : BatchNormInsertion.staticPipeline
+    }
 
     /// The rest of the staging pipeline: stages, exits, slicing and bins.
     public var splitPipeline: String {

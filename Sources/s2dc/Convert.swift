@@ -87,6 +87,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "flops-bins bins per channel class (the candidate boundaries).")
     var bins = 8
 
+    @Flag(help: "Keep the model's channel order (by default sort-channels ranks each channel class by filter importance before the split).")
+    var noSortChannels = false
+
     @Flag(help: "Skip the baselines (uniform partition, width slimming, filter pruning, SDN depth exits).")
     var noBaselines = false
 
@@ -117,6 +120,7 @@ struct ConvertCommand: ParsableCommand {
         s.samples = samples
         s.sampler = sampler
         s.bins = bins
+        s.sortChannels = !noSortChannels
         s.baselines = !noBaselines
         s.latency = !noLatency
         let pre = try dataOptions.preprocessing()

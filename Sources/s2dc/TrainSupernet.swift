@@ -53,6 +53,9 @@ struct SupernetTrainOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("The static ONNX model the staged one was split from: the inserted BatchNormalizations start from its statistics, so batch statistics renormalize every split activation to the static network's (recommended; without it they start from the staged model's own, which keeps the split's shifted activations).", valueName: "model.onnx"))
     var staticModel: String?
+
+    @Option(help: ArgumentHelp("With --static-model: the passes that turn it into the network the staged one was split from (the staging pipeline's steps up to insert-batchnorm; add sort-channels if the staged model's pipeline ran it).", valueName: "pipeline"))
+    var staticPasses = BatchNormInsertion.staticPipeline
 }
 
 extension Train {
@@ -87,7 +90,7 @@ extension Train {
             // BatchNormalizations from insert-batchnorm start from the data's statistics (function unchanged).
             if let path = o.staticModel {
                 var reference = try loadModelFile(path)
-                try PassManager(pipeline: BatchNormInsertion.staticPipeline).run(&reference)
+                try PassManager(pipeline: o.staticPasses).run(&reference)
                 graph = try BatchNormInsertion.initialize(graph, fromStatic: reference, data: train, preprocessing: pre)
                 log("initialized the inserted BatchNormalizations from the statistics of \(path) over \(min(2000, train.count)) training images")
             } else {

@@ -479,6 +479,19 @@ final class SupernetTests: XCTestCase {
                                                                images: 24, batchSize: 12)) { error in
             XCTAssertTrue("\(error)".contains("has no inserted BatchNormalization constant"), "\(error)")
         }
+        // Nor is one whose channels are ordered otherwise: sort-channels before the split permutes
+        // the weights, and the unsorted static model's per-channel statistics would not match.
+        var sortedBN = model
+        try PassManager(pipeline: "canonicalize,sort-channels,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits",
+                        verifyEach: true).run(&sortedBN)
+        XCTAssertThrowsError(try BatchNormInsertion.initialize(sortedBN, fromStatic: staticBN, data: data, preprocessing: Preprocessing(),
+                                                               images: 24, batchSize: 12)) { error in
+            XCTAssertTrue("\(error)".contains("differs from the staged model's"), "\(error)")
+        }
+        var sortedStatic = model
+        try PassManager(pipeline: "canonicalize,sort-channels,insert-batchnorm", verifyEach: true).run(&sortedStatic)
+        XCTAssertNoThrow(try BatchNormInsertion.initialize(sortedBN, fromStatic: sortedStatic, data: data, preprocessing: Preprocessing(),
+                                                           images: 24, batchSize: 12))
     }
 
     /// The loss of a configuration is the sum over its exits (each exit learns at the full rate);

@@ -41,6 +41,15 @@ public enum PruningCriterion: String, CaseIterable, Sendable {
     case l1
     /// Euclidean norm of the filter.
     case l2
+
+    /// The criterion a pass option names, or an error listing the valid ones.
+    public init(option name: String) throws {
+        guard let c = PruningCriterion(rawValue: name) else {
+            throw PassError("unknown criterion '\(name)'; valid: "
+                            + PruningCriterion.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self = c
+    }
 }
 
 /// Removes whole output filters of convolutions, and the matching input channels of their readers
@@ -65,12 +74,7 @@ public struct PruneFilters: Pass {
         ratio = try options.double("ratio")
         macFraction = try options.double("macs")
         strict = try options.bool("strict")
-        let name = try options.string("criterion")
-        guard let c = PruningCriterion(rawValue: name) else {
-            throw PassError("unknown criterion '\(name)'; valid: "
-                            + PruningCriterion.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        criterion = c
+        criterion = try PruningCriterion(option: options.string("criterion"))
         guard ratio >= 0, ratio < 1 else { throw PassError("ratio must be in [0, 1), got \(ratio)") }
         guard macFraction == 0 || (macFraction > 0 && macFraction <= 1) else {
             throw PassError("macs must be in (0, 1] (or 0 for none), got \(macFraction)")
@@ -209,9 +213,24 @@ public struct FilterPruning {
 
     /// Rewrites `graph` (the analysed graph) into the pruned one at `ratio`.
     public func prune(_ graph: inout Graph, ratio: Double) throws {
+        try rewrite(&graph, keeping: keptSets(ratio: ratio))
+    }
+
+    /// Rewrites `graph` (the analysed graph) with every prunable set's channels permuted into
+    /// decreasing importance; the function is unchanged, and a width prefix of each set then holds
+    /// its most important filters (`sort-channels`). Returns how many sets were permuted.
+    @discardableResult
+    public func sortByImportance(_ graph: inout Graph) throws -> Int {
+        let permuted = order.filter { root, ranked in ranked != Array(0..<ranked.count) }
+        try rewrite(&graph, keeping: permuted)
+        return permuted.count
+    }
+
+    /// Rewrites `graph` so that each listed set root keeps exactly `kept[root]`, in that order: a
+    /// subset (pruning) or a permutation (sorting); every reader follows.
+    private func rewrite(_ graph: inout Graph, keeping kept: [Int: [Int]]) throws {
         guard graph == self.graph else { throw PassError("the graph changed after the analysis") }
-        let kept = keptSets(ratio: ratio)
-        guard !kept.isEmpty else { return }  // nothing to remove: leave the graph untouched
+        guard !kept.isEmpty else { return }  // nothing to change: leave the graph untouched
         // Per (node, input): axis → indices to keep.
         var specs: [Int: [Int: [Int: [Int]]]] = [:]
         func add(_ node: Int, _ input: Int, _ axis: Int, _ indices: [Int]) {

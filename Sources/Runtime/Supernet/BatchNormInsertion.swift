@@ -38,6 +38,16 @@ public enum BatchNormInsertion {
                 try out.replaceConstant(key, with: value)
             }
         }
+        // The statistics are per channel, so the static model must also order its channels as
+        // the staged one does (a `sort-channels` before the split permutes them): every weight
+        // both graphs hold must be the same.
+        for name in staged.constantNames where !name.contains(InsertBatchNorm.suffix) {
+            guard let mine = staged.constants[name], let theirs = staticGraph.constants[name], mine.shape == theirs.shape else { continue }
+            guard mine == theirs else {
+                throw RuntimeError("the static model's constant '\(name)' differs from the staged model's: give the model the staged one "
+                                   + "was split from, after the same passes up to insert-batchnorm (sort-channels included, if it ran)")
+            }
+        }
         return out
     }
 
