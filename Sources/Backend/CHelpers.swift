@@ -4,7 +4,8 @@
 enum CHelpers {
     /// C text of helper `name` for symbol prefix `p`: "simd" (the multiply-add and SIMD
     /// selection), "kc" (the GEMM's depth blocking), "tile_MRxNR" and "gemm_MRxNR" (CGemm), their
-    /// row-offset variants "tileo_MRxNR" and "gemmo_MRxNR", "panel".
+    /// row-offset variants "tileo_MRxNR" and "gemmo_MRxNR", the 512-bit companions of a driver's
+    /// tile "tilez_MRxNR" and "tileoz_MRxNR" (MR × 2·NR, compiled only for AVX-512F), "panel".
     static func text(_ name: String, prefix p: String) -> String {
         switch name {
         case "simd": return CGemm.prelude(p)
@@ -13,6 +14,8 @@ enum CHelpers {
         default:
             if let t = tile(named: name, kind: "tile_") { return CGemm.tile(p, t) }
             if let t = tile(named: name, kind: "tileo_") { return CGemm.tile(p, t, offsets: true) }
+            if let t = tile(named: name, kind: "tilez_") { return t.transposed ? CGemm.wideTransposedTile(p, t) : CGemm.wideTile(p, t) }
+            if let t = tile(named: name, kind: "tileoz_") { return CGemm.wideTile(p, t, offsets: true) }
             if let t = tile(named: name, kind: "gemm_") { return CGemm.driver(p, t) }
             if let t = tile(named: name, kind: "gemmo_") { return CGemm.driver(p, t, offsets: true) }
             fatalError("unknown C helper \(name)")
@@ -23,6 +26,7 @@ enum CHelpers {
     /// driver (plain tiles only), whose ragged last panel runs through the plain tiles.
     static func gemm(_ t: GemmTile, offsets: Bool = false) -> [String] {
         ["simd"] + (t.transposed ? [] : ["kc"]) + CGemm.tiles(of: t).map { "tile_\($0.name)" }
+            + (t.transposed && (t.mr % 16 != 0 || CGemm.wideGroups(t) == 1) ? [] : [offsets ? "tileoz_\(t.name)" : "tilez_\(t.name)"])
             + (offsets ? ["tileo_\(t.name)", "gemmo_\(t.name)"] : ["gemm_\(t.name)"])
     }
 
@@ -34,7 +38,7 @@ enum CHelpers {
             case "kc": return (1, nil)
             case "panel": return (4, nil)
             default:
-                for (kind, r) in [("tile_", 2), ("tileo_", 2), ("gemm_", 3), ("gemmo_", 3)] {
+                for (kind, r) in [("tile_", 2), ("tileo_", 2), ("tilez_", 2), ("tileoz_", 2), ("gemm_", 3), ("gemmo_", 3)] {
                     if let t = tile(named: n, kind: kind) { return (r, t) }
                 }
                 return (5, nil)

@@ -94,6 +94,64 @@ final class RealModelTests: XCTestCase {
         for stem in refs.models { XCTAssertFalse(lines[stem]!.contains("FAILED") || lines[stem]!.contains("EXCEEDS"), "\(stem): \(lines[stem]!)") }
     }
 
+    /// The SIMD paths of the emitted C: the AVX2+FMA tiles and, with AVX-512F, the 512-bit tiles
+    /// (grouped row blocks, twice the columns), each against onnxruntime within the same bound.
+    /// Without -m flags (the test above) only the portable loops are compiled. A path the CPU
+    /// cannot run is compiled with the strict flags but not run, and the report says so.
+    func testSIMDTilesMatchOnnxruntime() throws {
+        let refs = try Self.requireReferences()
+        #if arch(x86_64)
+        let cpuFlags = Set(((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+        let paths: [(name: String, flags: [String], needs: [String])] = [
+            ("avx2+fma", ["-O2", "-mavx2", "-mfma"], ["avx2", "fma"]),
+            ("avx512f", ["-O2", "-mavx512f", "-mavx512vl", "-mfma"], ["avx512f", "avx512vl", "fma"]),
+        ]
+        let stems = ["default", "resnet18", "mobilenet_v2", "efficientnet_b0", "squeezenet1_1", "regnet"].filter(refs.models.contains)
+        XCTAssertEqual(stems.count, 6, "missing references: \(stems)")
+        let work = Harness.workDir("simd-c")
+        let lock = NSLock()
+        var lines: [String: String] = [:]
+        let jobs = paths.flatMap { path in stems.map { (path, $0) } }
+        Harness.parallel(jobs) { path, stem in
+            let dir = work.appendingPathComponent(path.name).appendingPathComponent(stem)
+            let runs = path.needs.allSatisfy(cpuFlags.contains)
+            let line: String
+            do {
+                if runs {
+                    let ratio = try Self.runC(stem, refs: refs.dir, work: dir, extra: path.flags)
+                    line = String(format: "%.2e", ratio) + (ratio <= Self.bound ? "" : "  EXCEEDS \(Self.bound)")
+                } else {
+                    let graph = try ONNXLoader.load(path: refs.dir.appendingPathComponent("\(stem).onnx").path)
+                    let result = try CodeGenerator.emit(graph, target: .c, name: "m", options: EmitOptions(prefix: "m"))
+                    try Harness.write(result.files, to: dir)
+                    if let err = Harness.compile(dir, sources: ["m.c"], exe: "m.o", flags: Harness.strictFlags + path.flags + ["-c"]) {
+                        throw BackendError(err)
+                    }
+                    line = "compiled only (this CPU lacks \(path.needs.filter { !cpuFlags.contains($0) }.joined(separator: ", ")))"
+                }
+            } catch {
+                line = "FAILED: \(error)"
+            }
+            lock.lock(); lines["\(path.name) \(stem)"] = line; lock.unlock()
+        }
+        var report = "SIMD paths of the emitted C vs onnxruntime (max |difference| / max |reference|, bound \(Self.bound)):\n"
+        for (path, stem) in jobs { report += "  \(path.name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(stem.padding(toLength: 16, withPad: " ", startingAt: 0)) \(lines["\(path.name) \(stem)"]!)\n" }
+        print(report)
+        for (path, stem) in jobs {
+            let line = lines["\(path.name) \(stem)"]!
+            XCTAssertFalse(line.contains("FAILED") || line.contains("EXCEEDS"), "\(path.name) \(stem): \(line)")
+        }
+        // The 512-bit tiles are there to be tested: plain and transposed ones, in the emitted files.
+        let resnet = try String(contentsOf: work.appendingPathComponent("avx512f/resnet18/m.c"), encoding: .utf8)
+        XCTAssertTrue(resnet.contains("m_tilez_") || resnet.contains("m_tileoz_"), "no 512-bit plain tile in resnet18")
+        let all = try stems.map { try String(contentsOf: work.appendingPathComponent("avx512f/\($0)/m.c"), encoding: .utf8) }.joined()
+        XCTAssertTrue(all.contains("m_tilez_t"), "no grouped 512-bit transposed tile in any model")
+        #else
+        print("SIMD paths: not an x86-64 host; only the portable loops are tested")
+        #endif
+    }
+
     /// `--cblas`: convolutions through `cblas_sgemm` (OpenBLAS here) give the same answers.
     func testCblasVariantMatchesOnnxruntime() throws {
         let refs = try Self.requireReferences()

@@ -31,6 +31,11 @@ static float conv_bn_relu_arena[48] CONV_BN_RELU_ALIGNED;
 #else
 #define CONV_BN_RELU_AVX_FMA 0
 #endif
+#if CONV_BN_RELU_AVX_FMA && defined(__AVX512F__)
+#define CONV_BN_RELU_AVX512 1
+#else
+#define CONV_BN_RELU_AVX512 0
+#endif
 /* Cache blocking: the depth of a B block (its columns are the driver's). */
 #define CONV_BN_RELU_KC 256
 
@@ -171,6 +176,171 @@ static void conv_bn_relu_tile_3x16(int k, const float *restrict a, const float *
         }
     }
 }
+#if CONV_BN_RELU_AVX512
+static void conv_bn_relu_tilez_3x16(int k, const float *restrict a, int ka, const float *restrict b, int ldb, float *restrict c, int ldc,
+                         int first, const float *restrict bias, float lo, float hi, int mr)
+{
+    const float *restrict a0p = a;
+    const float *restrict a1p = a + 3 * ka;
+    const float *restrict a2p = a + 6 * ka;
+    const float *restrict a3p = a + 9 * ka;
+    __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
+    for (int q = 0; q < k; ++q) {
+        const float *restrict bq = b + q * ldb;
+        const __m512 b0 = _mm512_loadu_ps(bq), b1 = _mm512_loadu_ps(bq + 16);
+        const __m512 a0 = _mm512_set1_ps(a0p[q * 3 + 0]);
+        c0_0 = _mm512_fmadd_ps(a0, b0, c0_0);
+        c0_1 = _mm512_fmadd_ps(a0, b1, c0_1);
+        const __m512 a1 = _mm512_set1_ps(a0p[q * 3 + 1]);
+        c1_0 = _mm512_fmadd_ps(a1, b0, c1_0);
+        c1_1 = _mm512_fmadd_ps(a1, b1, c1_1);
+        const __m512 a2 = _mm512_set1_ps(a0p[q * 3 + 2]);
+        c2_0 = _mm512_fmadd_ps(a2, b0, c2_0);
+        c2_1 = _mm512_fmadd_ps(a2, b1, c2_1);
+        const __m512 a3 = _mm512_set1_ps(a1p[q * 3 + 0]);
+        c3_0 = _mm512_fmadd_ps(a3, b0, c3_0);
+        c3_1 = _mm512_fmadd_ps(a3, b1, c3_1);
+        const __m512 a4 = _mm512_set1_ps(a1p[q * 3 + 1]);
+        c4_0 = _mm512_fmadd_ps(a4, b0, c4_0);
+        c4_1 = _mm512_fmadd_ps(a4, b1, c4_1);
+        const __m512 a5 = _mm512_set1_ps(a1p[q * 3 + 2]);
+        c5_0 = _mm512_fmadd_ps(a5, b0, c5_0);
+        c5_1 = _mm512_fmadd_ps(a5, b1, c5_1);
+        const __m512 a6 = _mm512_set1_ps(a2p[q * 3 + 0]);
+        c6_0 = _mm512_fmadd_ps(a6, b0, c6_0);
+        c6_1 = _mm512_fmadd_ps(a6, b1, c6_1);
+        const __m512 a7 = _mm512_set1_ps(a2p[q * 3 + 1]);
+        c7_0 = _mm512_fmadd_ps(a7, b0, c7_0);
+        c7_1 = _mm512_fmadd_ps(a7, b1, c7_1);
+        const __m512 a8 = _mm512_set1_ps(a2p[q * 3 + 2]);
+        c8_0 = _mm512_fmadd_ps(a8, b0, c8_0);
+        c8_1 = _mm512_fmadd_ps(a8, b1, c8_1);
+        const __m512 a9 = _mm512_set1_ps(a3p[q * 3 + 0]);
+        c9_0 = _mm512_fmadd_ps(a9, b0, c9_0);
+        c9_1 = _mm512_fmadd_ps(a9, b1, c9_1);
+        const __m512 a10 = _mm512_set1_ps(a3p[q * 3 + 1]);
+        c10_0 = _mm512_fmadd_ps(a10, b0, c10_0);
+        c10_1 = _mm512_fmadd_ps(a10, b1, c10_1);
+        const __m512 a11 = _mm512_set1_ps(a3p[q * 3 + 2]);
+        c11_0 = _mm512_fmadd_ps(a11, b0, c11_0);
+        c11_1 = _mm512_fmadd_ps(a11, b1, c11_1);
+    }
+    if (mr == 12) {
+        /* max(lo, x) and min(hi, x) return x when it is NaN, as the scalar clamp does. */
+        const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+        {
+            float *restrict ci = c + 0 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[0]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c0_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c0_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 1 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[1]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c1_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c1_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 2 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[2]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c2_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c2_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 3 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[3]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c3_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c3_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 4 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[4]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c4_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c4_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 5 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[5]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c5_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c5_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 6 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[6]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c6_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c6_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 7 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[7]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c7_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c7_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 8 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[8]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c8_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c8_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 9 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[9]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c9_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c9_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 10 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[10]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c10_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c10_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        {
+            float *restrict ci = c + 11 * ldc;
+            const __m512 bi = _mm512_set1_ps(bias[11]);
+            _mm512_storeu_ps(ci, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c11_0, first ? bi : _mm512_loadu_ps(ci)))));
+            _mm512_storeu_ps(ci + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(c11_1, first ? bi : _mm512_loadu_ps(ci + 16)))));
+        }
+        return;
+    }
+    {
+        float acc[12][32];
+        _mm512_storeu_ps(acc[0], c0_0);
+        _mm512_storeu_ps(acc[0] + 16, c0_1);
+        _mm512_storeu_ps(acc[1], c1_0);
+        _mm512_storeu_ps(acc[1] + 16, c1_1);
+        _mm512_storeu_ps(acc[2], c2_0);
+        _mm512_storeu_ps(acc[2] + 16, c2_1);
+        _mm512_storeu_ps(acc[3], c3_0);
+        _mm512_storeu_ps(acc[3] + 16, c3_1);
+        _mm512_storeu_ps(acc[4], c4_0);
+        _mm512_storeu_ps(acc[4] + 16, c4_1);
+        _mm512_storeu_ps(acc[5], c5_0);
+        _mm512_storeu_ps(acc[5] + 16, c5_1);
+        _mm512_storeu_ps(acc[6], c6_0);
+        _mm512_storeu_ps(acc[6] + 16, c6_1);
+        _mm512_storeu_ps(acc[7], c7_0);
+        _mm512_storeu_ps(acc[7] + 16, c7_1);
+        _mm512_storeu_ps(acc[8], c8_0);
+        _mm512_storeu_ps(acc[8] + 16, c8_1);
+        _mm512_storeu_ps(acc[9], c9_0);
+        _mm512_storeu_ps(acc[9] + 16, c9_1);
+        _mm512_storeu_ps(acc[10], c10_0);
+        _mm512_storeu_ps(acc[10] + 16, c10_1);
+        _mm512_storeu_ps(acc[11], c11_0);
+        _mm512_storeu_ps(acc[11] + 16, c11_1);
+        for (int i = 0; i < mr; ++i) {
+            float *restrict ci = c + i * ldc;
+            const float bi = bias[i];
+            for (int j = 0; j < 32; ++j) {
+                float v = acc[i][j] + (first ? bi : ci[j]);
+                v = v < lo ? lo : v;
+                v = v > hi ? hi : v;
+                ci[j] = v;
+            }
+        }
+    }
+}
+#endif
 static void conv_bn_relu_gemm_3x16(int m, int n, int k, const float *restrict a, const float *restrict b, int ldb,
                          float *restrict c, int ldc, const float *restrict bias, float lo, float hi)
 {
@@ -192,7 +362,20 @@ static void conv_bn_relu_gemm_3x16(int m, int n, int k, const float *restrict a,
             for (int i0 = 0; i0 < m; i0 += 3) {
                 const int mr = m - i0 < 3 ? m - i0 : 3;
                 const float *ap = a + i0 * k + q0 * 3;
-                for (int j0 = 0; j0 < full; j0 += 16) {
+                int j0 = 0;
+#if CONV_BN_RELU_AVX512
+                /* The wide panels of a group of 4 row blocks, all present, run at its first block. */
+                if (m - i0 / 12 * 12 > 9) {
+                    if (i0 % 12 == 0) {
+                        const int gr = m - i0 < 12 ? m - i0 : 12;
+                        for (; j0 + 32 <= full; j0 += 32) {
+                            conv_bn_relu_tilez_3x16(kc, ap, k, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, gr);
+                        }
+                    }
+                    j0 = full / 32 * 32;
+                }
+#endif
+                for (; j0 < full; j0 += 16) {
                     conv_bn_relu_tile_3x16(kc, ap, b + q0 * ldb + jc + j0, ldb, c + i0 * ldc + jc + j0, ldc, first, bias + i0, l, h, mr, 16);
                 }
                 if (rem > 0) {

@@ -39,6 +39,11 @@ static float residual_pool_fc_arena[80] RESIDUAL_POOL_FC_ALIGNED;
 #else
 #define RESIDUAL_POOL_FC_AVX_FMA 0
 #endif
+#if RESIDUAL_POOL_FC_AVX_FMA && defined(__AVX512F__)
+#define RESIDUAL_POOL_FC_AVX512 1
+#else
+#define RESIDUAL_POOL_FC_AVX512 0
+#endif
 static void residual_pool_fc_panel(int m, int n, int k, const float *restrict a, int ldam, int ldak,
                        const float *restrict w, const float *restrict bias, float *restrict c, float lo, float hi)
 {
