@@ -27,12 +27,16 @@ extension ConvertDriver {
         ]
         for (i, (what, measure)) in steps.enumerated() {
             events(.progress(.baselines, done: i, total: steps.count, unit: "baselines", detail: what))
-            out.append(try measure())
+            let start = Date()
+            var b = try measure()
+            if b.notRun == nil { b.seconds = Date().timeIntervalSince(start) }
+            out.append(b)
         }
         events(.progress(.baselines, done: steps.count, total: steps.count, unit: "baselines", detail: ""))
         try folder.write(out, to: folder.baselines)
         return out.map { b in
-            b.notRun == nil ? String(format: "%@ %.4f at %.3f", b.name, b.testAccuracy, b.meanMacs / max(1, staticMACs)) : "\(b.name) not run"
+            b.notRun == nil ? String(format: "%@ %.4f at %.3f (%.0f s)", b.name, b.testAccuracy, b.meanMacs / max(1, staticMACs), b.seconds ?? 0)
+                : "\(b.name) not run"
         }.joined(separator: "; ") + " (test accuracy at fraction of static MACs)"
     }
 

@@ -121,6 +121,9 @@ public struct BaselineReport: Codable, Equatable, Sendable {
     /// Why it was not measured in this run (then `testAccuracy` and `meanMacs` are 0 and mean
     /// nothing); nil for a measured baseline.
     public var notRun: String?
+    /// Wall time this run spent measuring it (training included; after `--resume`, the resumed
+    /// part only); nil when not measured.
+    public var seconds: Double?
 
     public init(name: String, testAccuracy: Double, meanMacs: Double, curve: [TradeoffPoint] = [], notes: String = "",
                 exitShares: [Double]? = nil, notRun: String? = nil) {

@@ -1,4 +1,4 @@
-// Conv: convolution as im2col + cblas_sgemm (batched ones by SameConv where it applies), 1×1 as a plain sgemm, depthwise directly.
+// Conv: convolution as im2col + cblas_sgemm (batched ones by SameConv where it applies, NCHW batches through CNHW copies), 1×1 as a plain sgemm, depthwise directly.
 import Foundation
 import IR
 
@@ -48,6 +48,13 @@ extension Kernels {
                                 if output == .cnhw, SameConv.run(xp, wp, bias == nil ? nil : bb.baseAddress, yp, batch: n,
                                                                  cin: cin, cout: cout, group: group, g, input: inLayout,
                                                                  output: outLayout, activation: activation) {
+                                    return
+                                }
+                                // NCHW batches (the trainer's forward and input-gradient convolutions)
+                                // through the same kernel, by way of CNHW copies.
+                                if input == .nchw, output == .nchw,
+                                   SameConv.runTransposing(xp, wp, bias == nil ? nil : bb.baseAddress, yp, batch: n, cin: cin,
+                                                           cout: cout, group: group, g, activation: activation) {
                                     return
                                 }
                                 conv2D(xp, wp, yp, batch: n, cin: cin, cout: cout, group: group, k: k, g,

@@ -132,6 +132,46 @@ enum SameConv {
     }
 }
 
+extension SameConv {
+    /// The smallest batch `runTransposing` takes: one image's planes are too few columns to pay
+    /// for the copies (a 7×7 plane is one 48-column panel).
+    static let minimumTransposedBatch = 2
+
+    /// `run` for NCHW input and output: the batch is copied into CNHW, convolved there, and the
+    /// result copied back, which costs two copies of the data against im2col's kh·kw-fold one
+    /// plus OpenBLAS's packing of it (the trainer's forward and flipped-weight input-gradient
+    /// convolutions). Same floats as `run` on CNHW data, whatever the thread count. False, with
+    /// nothing written, where `run` does not handle the convolution.
+    static func runTransposing(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                               _ y: UnsafeMutablePointer<Float>, batch n: Int, cin: Int, cout: Int, group: Int,
+                               _ g: WindowGeometry, activation: FusedActivation?) -> Bool {
+        let input = PlaneLayout.cnhw(batch: n, plane: g.inPixels), output = PlaneLayout.cnhw(batch: n, plane: g.outPixels)
+        // 1×1 convolutions stay with the caller's plain GEMM, which reads NCHW as it is.
+        guard n >= minimumTransposedBatch, g.kernelH * g.kernelW > 1,
+              handles(cin: cin, group: group, g, input: input, output: output) else { return false }
+        let xc = UnsafeMutablePointer<Float>.allocate(capacity: n * cin * g.inPixels)
+        let yc = UnsafeMutablePointer<Float>.allocate(capacity: n * cout * g.outPixels)
+        defer { xc.deallocate(); yc.deallocate() }
+        transposeBatch(UnsafePointer(x), into: xc, outer: n, inner: cin, plane: g.inPixels)
+        guard run(UnsafePointer(xc), w, bias, yc, batch: n, cin: cin, cout: cout, group: group, g, input: input, output: output,
+                  activation: activation) else { return false }
+        transposeBatch(UnsafePointer(yc), into: y, outer: cout, inner: n, plane: g.outPixels)
+        return true
+    }
+
+    /// dst[j][i] = src[i][j] for planes of `plane` floats, i < outer, j < inner (NCHW ↔ CNHW).
+    private static func transposeBatch(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, outer: Int,
+                                       inner: Int, plane: Int) {
+        Parallel.forEach(outer) { _, range in
+            for i in range {
+                for j in 0..<inner {
+                    (dst + (j * outer + i) * plane).update(from: src + (i * inner + j) * plane, count: plane)
+                }
+            }
+        }
+    }
+}
+
 extension Kernels {
     /// conv(x) + residual, then `activation` (a residual block's Add and its Relu), in one pass
     /// when SameConv takes the convolution (batched CNHW data, a Relu, Clip or no activation);

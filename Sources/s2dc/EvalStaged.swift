@@ -11,7 +11,10 @@ extension Eval {
         guard let info = graph.stageInfo else {
             throw ValidationError("\(model): --configuration needs a staged model (split-stages, insert-exits)")
         }
-        let space = try SupernetSpace(info, allClasses: allClasses, minimumWidth: minWidth, uniformBins: uniformBins)
+        // Without --configuration the model runs as split: its own boundaries, which need not be
+        // among a supernet's bins (flops-bins' candidates usually leave the uniform split out).
+        let space = try configuration == nil ? SupernetSpace(fixed: info)
+            : SupernetSpace(info, allClasses: allClasses, minimumWidth: minWidth, uniformBins: uniformBins)
         let config = try configuration.map { try space.configuration(named: $0) } ?? SupernetConfiguration(of: info)
         let splits = try Dataset.load(dataOptions.data)
         var test = splits.test

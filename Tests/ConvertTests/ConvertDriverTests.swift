@@ -97,6 +97,7 @@ final class ConvertDriverTests: XCTestCase {
         XCTAssertEqual(report.baselines.map(\.name), ["uniform partition, no search", "static width slimming",
                                                       "static filter pruning", "SDN depth exits"])
         XCTAssertTrue(report.baselines.allSatisfy { $0.notRun == nil }, "\(report.baselines.compactMap(\.notRun))")
+        XCTAssertTrue(report.baselines.allSatisfy { ($0.seconds ?? 0) > 0 }, "every measured baseline has its wall time")
         XCTAssertLessThanOrEqual(report.baselines[2].meanMacs, 0.3 * 9_345_920)
         XCTAssertTrue(report.baselines[1].notes.contains("fine-tuned 4 epochs alone"), report.baselines[1].notes)
         XCTAssertLessThanOrEqual(report.baselines[1].meanMacs, 0.3 * 9_345_920)
@@ -218,6 +219,7 @@ final class ConvertDriverTests: XCTestCase {
             r.dynamicModel.meanLatencyMs = nil
             r.dynamicModel.latencyNote = nil
             r.dynamicModel.emittedAgreement = nil
+            for i in r.baselines.indices { r.baselines[i].seconds = nil }
             return r
         }
         XCTAssertEqual(withoutTimings(resumed), withoutTimings(shared.report))

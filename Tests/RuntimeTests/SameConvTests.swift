@@ -81,6 +81,48 @@ final class SameConvTests: XCTestCase {
         }
     }
 
+    /// NCHW batches (the trainer's layout) through the kernel by way of CNHW copies: the same
+    /// answers as im2col + OpenBLAS, the same floats on one and two threads; 1×1 convolutions and
+    /// single images keep the portable path (bit-equal with the kernel off).
+    func testNCHWBatchesRunThroughCNHWCopies() throws {
+        guard SameConv.available else { throw XCTSkip("no AVX-512F on this CPU") }
+        var rng = SeededRandom(seed: 73)
+        let cases: [(n: Int, cin: Int, cout: Int, h: Int, w: Int, ConvAttributes, usesKernel: Bool)] = [
+            (3, 4, 8, 9, 7, ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1]), true),
+            (2, 16, 12, 14, 14, ConvAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], activation: .relu), true),
+            (4, 3, 5, 8, 8, ConvAttributes(kernel: [5, 5], pads: [2, 2, 2, 2], activation: .clip(min: 0, max: 0.5)), true),
+            (3, 6, 5, 6, 6, ConvAttributes(kernel: [1, 1]), false),
+            (1, 4, 8, 9, 7, ConvAttributes(kernel: [3, 3], pads: [1, 1, 1, 1]), false),
+        ]
+        let threads = BLASThreads.count
+        defer { BLASThreads.count = threads }
+        for (i, c) in cases.enumerated() {
+            let x = rng.tensor([c.n, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin] + c.5.kernel), b = rng.tensor([c.cout])
+            let oh = (c.h + c.5.pads[0] + c.5.pads[2] - c.5.kernel[0]) / c.5.strides[0] + 1
+            let ow = (c.w + c.5.pads[1] + c.5.pads[3] - c.5.kernel[1]) / c.5.strides[1] + 1
+            let shape = [c.n, c.cout, oh, ow]
+            func conv() -> Tensor {
+                Kernels.conv(x, weight: w, bias: b, attributes: c.5, outputShape: shape, activation: c.5.activation)
+            }
+            SameConv.enabled = true
+            BLASThreads.count = 1
+            let fast = conv()
+            BLASThreads.count = 2
+            let fastTwo = conv()
+            SameConv.enabled = false
+            BLASThreads.count = 1
+            let portable = conv()
+            assertClose(fast, portable, rtol: 1e-5, atol: 1e-5, "case \(i)")
+            XCTAssertEqual(fast.scalars, fastTwo.scalars, "case \(i): one and two threads differ")
+            // The kernel sums in another order than OpenBLAS, so some float differs where it ran.
+            if c.usesKernel {
+                XCTAssertNotEqual(fast.scalars, portable.scalars, "case \(i) did not run through the kernel")
+            } else {
+                XCTAssertEqual(fast.scalars, portable.scalars, "case \(i) should keep the portable path")
+            }
+        }
+    }
+
     /// Depthwise convolutions (stride 1 and 2, channel multiplier 2, 5×5, Clip) against the Swift kernel.
     func testDepthwiseMatchesSwiftKernel() throws {
         var rng = SeededRandom(seed: 72)

@@ -75,6 +75,11 @@ final class TrainCommandTests: XCTestCase {
         var r = CLI.run(["opt", model, "--passes=canonicalize,insert-batchnorm,split-stages{fractions=[0.25,0.5]},insert-exits,flops-bins{bins=4}",
                          "-o", staged])
         XCTAssertEqual(r.status, 0, r.err)
+        // Without --configuration a staged model runs as split, though its uniform boundaries are
+        // not among flops-bins' candidates.
+        let asSplit = CLI.run(["eval", staged, "--data", "fashion-mnist", "--limit", "50"])
+        XCTAssertEqual(asSplit.status, 0, asSplit.err)
+        XCTAssertTrue(asSplit.out.contains("exit 1: accuracy=") && asSplit.out.contains("exit 3: accuracy="), asSplit.out)
         let exit = dir.appendingPathComponent("exit1.onnx").path, config = dir.appendingPathComponent("smallest.s2dir").path
         let common = ["--data", "fashion-mnist", "--epochs", "1", "--validation-size", "100", "--static-model", model] + small
         r = CLI.run(["train", staged, "--supernet", "--alone", "smallest", "--alone-exit", "1", "-o", exit] + common)
