@@ -213,7 +213,7 @@ public struct FilterPruning {
 
     /// Rewrites `graph` (the analysed graph) into the pruned one at `ratio`.
     public func prune(_ graph: inout Graph, ratio: Double) throws {
-        try rewrite(&graph, keeping: keptSets(ratio: ratio))
+        try rewrite(&graph, keeping: keptSets(ratio: ratio), suffix: "_pruned")
     }
 
     /// Rewrites `graph` (the analysed graph) with every prunable set's channels permuted into
@@ -222,13 +222,14 @@ public struct FilterPruning {
     @discardableResult
     public func sortByImportance(_ graph: inout Graph) throws -> Int {
         let permuted = order.filter { root, ranked in ranked != Array(0..<ranked.count) }
-        try rewrite(&graph, keeping: permuted)
+        try rewrite(&graph, keeping: permuted, suffix: "_sorted")
         return permuted.count
     }
 
     /// Rewrites `graph` so that each listed set root keeps exactly `kept[root]`, in that order: a
-    /// subset (pruning) or a permutation (sorting); every reader follows.
-    private func rewrite(_ graph: inout Graph, keeping kept: [Int: [Int]]) throws {
+    /// subset (pruning) or a permutation (sorting); every reader follows. A constant that two
+    /// readers need sliced differently gets a second version named with `suffix`.
+    private func rewrite(_ graph: inout Graph, keeping kept: [Int: [Int]], suffix: String) throws {
         guard graph == self.graph else { throw PassError("the graph changed after the analysis") }
         guard !kept.isEmpty else { return }  // nothing to change: leave the graph untouched
         // Per (node, input): axis → indices to keep.
@@ -258,9 +259,9 @@ public struct FilterPruning {
                 }
                 var name = input
                 if versions[input] != nil {
-                    name = graph.freshName(input + "_pruned")
+                    name = graph.freshName(input + suffix)
                     var k = 1
-                    while taken.contains(name) { name = graph.freshName("\(input)_pruned_\(k)"); k += 1 }
+                    while taken.contains(name) { name = graph.freshName("\(input)\(suffix)_\(k)"); k += 1 }
                     taken.insert(name)
                 }
                 versions[input, default: []].append((spec, name))
