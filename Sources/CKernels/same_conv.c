@@ -1,5 +1,6 @@
 /* same_conv: stride-1 "same" (and phase-split stride-2) convolution as an AVX-512 implicit GEMM: no im2col. */
 #include "CKernels.h"
+#include "same_conv_taps.h"
 
 #include <stdlib.h>
 
@@ -30,6 +31,25 @@ void s2dc_pack_weights(const float *w, long m, long k, float *packed)
                 long row = p * ROWS + r;
                 packed[(p * k + i) * ROWS + r] = row < m ? w[row * k + i] : 0.0f;
             }
+}
+
+void s2dc_same_conv_taps(const s2dc_same_conv *g, long *offsets, long *dys, long *dxs)
+{
+    for (long ky = 0; ky < g->kernel_h; ++ky)
+        for (long kx = 0; kx < g->kernel_w; ++kx) {
+            long t = ky * g->kernel_w + kx;
+            if (g->phases == 2) {
+                long ry = ky - g->pad_top, rx = kx - g->pad_left;
+                long dy = ry >= 0 ? ry / 2 : -((1 - ry) / 2), dx = rx >= 0 ? rx / 2 : -((1 - rx) / 2);
+                dys[t] = dy;
+                dxs[t] = dx;
+                offsets[t] = (2 * (ry - 2 * dy) + (rx - 2 * dx)) * g->columns + dy * g->width + dx;
+            } else {
+                dys[t] = ky * g->dilation_h - g->pad_top;
+                dxs[t] = kx * g->dilation_w - g->pad_left;
+                offsets[t] = dys[t] * g->width + dxs[t];
+            }
+        }
 }
 
 #if S2DC_HAVE_AVX512
@@ -152,21 +172,7 @@ void s2dc_same_conv_run(const float *x, const float *packed, const float *bias, 
     long k = g->channels * taps, plane = g->height * g->width;
     long offsets[MAX_TAPS];
     long dys[MAX_TAPS], dxs[MAX_TAPS];
-    for (long ky = 0; ky < g->kernel_h; ++ky)
-        for (long kx = 0; kx < g->kernel_w; ++kx) {
-            long t = ky * g->kernel_w + kx;
-            if (g->phases == 2) {
-                long ry = ky - g->pad_top, rx = kx - g->pad_left;
-                long dy = ry >= 0 ? ry / 2 : -((1 - ry) / 2), dx = rx >= 0 ? rx / 2 : -((1 - rx) / 2);
-                dys[t] = dy;
-                dxs[t] = dx;
-                offsets[t] = (2 * (ry - 2 * dy) + (rx - 2 * dx)) * g->columns + dy * g->width + dx;
-            } else {
-                dys[t] = ky * g->dilation_h - g->pad_top;
-                dxs[t] = kx * g->dilation_w - g->pad_left;
-                offsets[t] = dys[t] * g->width + dxs[t];
-            }
-        }
+    s2dc_same_conv_taps(g, offsets, dys, dxs);
     float lo = g->lo, hi = g->hi;
     /* Which lanes of each vector each tap reads inside the image depends only on where the panel
      * starts in its plane; panels start every COLUMNS columns, so there are plane / gcd(COLUMNS,

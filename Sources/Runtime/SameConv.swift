@@ -52,7 +52,7 @@ enum SameConv {
 
     /// Writes the four phases of each input channel (CNHW planes of `g.height`×`g.width`) one after
     /// another: phase 2a + b of channel c, at (4c + 2a + b)·columns, holds rows 2i + a, columns 2j + b.
-    private static func splitPhases(_ x: UnsafePointer<Float>, into split: UnsafeMutablePointer<Float>, channels: Int,
+    static func splitPhases(_ x: UnsafePointer<Float>, into split: UnsafeMutablePointer<Float>, channels: Int,
                                     batch n: Int, _ g: WindowGeometry, input: PlaneLayout) {
         let ho = g.outHeight, wo = g.outWidth, columns = n * g.outPixels
         Parallel.forEach(channels) { _, range in
@@ -160,7 +160,7 @@ extension SameConv {
     }
 
     /// dst[j][i] = src[i][j] for planes of `plane` floats, i < outer, j < inner (NCHW ↔ CNHW).
-    private static func transposeBatch(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, outer: Int,
+    static func transposeBatch(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, outer: Int,
                                        inner: Int, plane: Int) {
         Parallel.forEach(outer) { _, range in
             for i in range {

@@ -46,6 +46,17 @@ void s2dc_pack_weights(const float *w, long m, long k, float *packed);
 void s2dc_same_conv_run(const float *x, const float *packed, const float *bias, const float *residual, float *y,
                         long m, const s2dc_same_conv *g, long first, long end);
 
+/* Columns per chunk of s2dc_same_conv_weight_gradient. */
+#define S2DC_WEIGHT_GRADIENT_CHUNK 1024
+
+/* The weight gradient of the convolution s2dc_same_conv_run computes (bias, residual and clamp
+ * aside): dw[o][c][ky][kx] += sum over columns f in [first, end) of dy[o][f] * (the input x[c]
+ * reads at column f for that tap, 0 outside the image), for o < m; dy is laid out as that
+ * convolution's output (out_channel_stride), x as its input. The columns go in fixed chunks
+ * of S2DC_WEIGHT_GRADIENT_CHUNK, each chunk's sum added once. Needs AVX-512F (s2dc_same_conv_available). */
+void s2dc_same_conv_weight_gradient(const float *x, const float *dy, float *dw, long m, const s2dc_same_conv *g,
+                                    long first, long end);
+
 /* A depthwise 2-D convolution (one input channel per group, `multiplier` outputs per channel) over
  * planes found through strides, so that NCHW and CNHW data both work. */
 typedef struct {

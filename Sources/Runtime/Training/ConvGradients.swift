@@ -81,6 +81,11 @@ enum ConvGradients {
             if !needWeight { return (t, nil, db) }
         }
         let needInput = needInput && dxByConv == nil
+        // The weight gradient from the planes in place where the AVX-512 kernel applies; the input
+        // gradient, if still wanted, then takes the GEMM + col2im below without an im2col.
+        let dwByKernel = needWeight ? sameConvWeightGradient(x: x, dy: dy, weightShape: weight.shape, group: group, g) : nil
+        let needWeight = needWeight && dwByKernel == nil
+        if !needInput && !needWeight { return (dxByConv, dwByKernel, db) }
         // The batch is split between the threads: each part's images give their own input
         // gradients and a partial weight gradient; the partials are summed in part order after.
         var dw = [Float](repeating: 0, count: needWeight ? weight.count : 0)
@@ -139,7 +144,7 @@ enum ConvGradients {
             }
         } } } } }
         return (dxByConv ?? (needInput ? Tensor(shape: x.shape, scalars: dx) : nil),
-                needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil, db)
+                dwByKernel ?? (needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil), db)
     }
 
     /// Splits a batch of `count` images between the threads (`Parallel.forEach`); each part's
