@@ -178,6 +178,7 @@ def bench_runtime(s2dc, work, repeat):
         variants.append(("s2dc, auto", {k: v for k, v in base_env.items() if k != "OPENBLAS_CORETYPE"}))
     rounds = 3
     print(f"runtime: single thread, latency per batch (best of {rounds} rounds of median-of-{repeat}); ratio = s2dc / onnxruntime")
+    print(f"  on {machine()}")
     print(f"  {'model':<12} {'batch':>5} {'engine':<12} {'BLAS':<9} {'ms':>9} {'GFLOP/s':>8} {'ratio':>6}")
     for name in models:
         model = os.path.join(work, f"{name}.onnx")
@@ -281,6 +282,7 @@ def bench_backend(s2dc, work, runs):
     rounds = 3
     print(f"backend: emitted C (gcc -O3 -march=native, default dialect and -std=c99, 1 thread, batch 1) vs onnxruntime "
           f"{ort.__version__} (1 thread), best of {rounds} rounds of median-of-{runs}; ratio = C / onnxruntime")
+    print(f"  on {machine()}")
     print(f"  {'model':<12} {'engine':<20} {'ms':>9} {'GFLOP/s':>8} {'ratio':>6}")
     for name in models:
         model = os.path.join(work, f"{name}.onnx")
@@ -629,7 +631,12 @@ def machine():
             model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} logical CPUs visible"
+    # Which of s2dc's kernels can run: its AVX-512 ones (interpreter and trainer convolutions, the
+    # emitted C's 512-bit tiles under -march=native) need AVX-512F as the CPU reports it, which
+    # many virtual machines hide; without it the portable paths (im2col + OpenBLAS) run.
+    simd = "AVX-512F: s2dc's AVX-512 kernels run" if cpu_has_avx512() else \
+        "no AVX-512F reported: s2dc's AVX-512 kernels off, portable paths"
+    return f"{model}, {os.cpu_count()} logical CPUs visible, {simd}"
 
 
 def s2dc_training_rate(s2dc, model, steps, threads, tmp):
