@@ -121,12 +121,18 @@ def bench_import(s2dc, work, repeat):
     print(f"  targets: under 1 s ({'met' if s2dc_time < 1 else 'MISSED'}), under 3x file size ({'met' if s2dc_rss < 3 * size else 'MISSED'})")
 
 
-def cpu_has_avx512():
+def cpu_flags():
+    """The instruction-set flags the CPU reports in /proc/cpuinfo (empty where it cannot be read)."""
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((line.split() for line in f if line.startswith("flags")), [])
+            return next((line.split() for line in f if line.startswith("flags")), [])
     except OSError:
-        return False
+        return []
+
+
+def cpu_has_avx512():
+    """Whether OpenBLAS's AVX-512 kernel sets (SkylakeX, Cooperlake) can run here."""
+    flags = cpu_flags()
     return all(x in flags for x in ["avx512f", "avx512dq", "avx512bw", "avx512vl"])
 
 
@@ -634,8 +640,13 @@ def machine():
     # Which of s2dc's kernels can run: its AVX-512 ones (interpreter and trainer convolutions, the
     # emitted C's 512-bit tiles under -march=native) need AVX-512F as the CPU reports it, which
     # many virtual machines hide; without it the portable paths (im2col + OpenBLAS) run.
-    simd = "AVX-512F: s2dc's AVX-512 kernels run" if cpu_has_avx512() else \
-        "no AVX-512F reported: s2dc's AVX-512 kernels off, portable paths"
+    # (s2dc_same_conv_available asks for AVX-512F alone; S2DC_NO_SAME_CONV turns the kernels off.)
+    if "avx512f" not in cpu_flags():
+        simd = "no AVX-512F reported: s2dc's AVX-512 kernels off, portable paths"
+    elif "S2DC_NO_SAME_CONV" in os.environ:
+        simd = "AVX-512F, but S2DC_NO_SAME_CONV is set: s2dc's AVX-512 kernels off, portable paths"
+    else:
+        simd = "AVX-512F: s2dc's AVX-512 kernels run"
     return f"{model}, {os.cpu_count()} logical CPUs visible, {simd}"
 
 
